@@ -1,0 +1,445 @@
+//! Plexus build pipeline: a project folder in, a warehouse folder out.
+//!
+//! This crate runs the stages in order (read and map sources -> resolve identities -> build
+//! entity tables -> write the warehouse -> materialise models -> swap in atomically) and
+//! reports what each did. [`check`] runs every validation without writing anything.
+//! The `plexus` CLI is a thin edge over [`build`], [`check`] and [`open_warehouse`].
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let project = plexus_config::Project::load("examples/jaffle_gaggle".as_ref())?;
+//! let report = plexus_build::build(&project, &plexus_build::Silent).await?;
+//! for t in &report.tables {
+//!     println!("{:<24} {:>9} rows", t.name, t.rows);
+//! }
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use plexus_config::{Diagnostic, Project, WAREHOUSE_TABLES};
+use plexus_ingest::IngestError;
+use plexus_model::entities::{self, Collected, SourceCounts, schema};
+use plexus_model::models;
+use plexus_warehouse::{Staging, WarehouseError};
+
+/// Why a build or a check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The project has problems, each with its file and line.
+    #[error("{}", summary(.0))]
+    Invalid(Vec<Diagnostic>),
+    /// A source could not be read.
+    #[error(transparent)]
+    Ingest(IngestError),
+    /// The warehouse could not be written or opened.
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    /// A model failed while running.
+    #[error("model `{name}` (`{}`) failed: {message}", path.display())]
+    Model {
+        /// Model name.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+        /// The engine's message.
+        message: String,
+    },
+    /// The engine failed outside a model.
+    #[error("query engine error")]
+    Engine(#[from] DataFusionError),
+}
+
+fn summary(d: &[Diagnostic]) -> String {
+    let mut s = plexus_config::plural(d.len(), "problem");
+    s.push_str(" found");
+    s
+}
+
+impl From<IngestError> for BuildError {
+    fn from(e: IngestError) -> Self {
+        let d = e.diagnostics();
+        if d.is_empty() {
+            BuildError::Ingest(e)
+        } else {
+            BuildError::Invalid(d)
+        }
+    }
+}
+
+impl BuildError {
+    /// The diagnostics of an invalid project (empty for other errors).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            BuildError::Invalid(d) => d,
+            _ => &[],
+        }
+    }
+}
+
+/// Receives progress from a build, e.g. to draw progress bars.
+pub trait Observer: Sync {
+    /// A stage starts; `total` is its number of steps, when known.
+    fn stage(&self, name: &str, total: Option<u64>);
+    /// One step of the current stage is done (e.g. one source read).
+    fn step(&self, detail: &str);
+    /// The current stage is done.
+    fn finish(&self);
+}
+
+/// An observer that shows nothing.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn stage(&self, _: &str, _: Option<u64>) {}
+    fn step(&self, _: &str) {}
+    fn finish(&self) {}
+}
+
+/// Rows of one warehouse table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableReport {
+    /// Table name.
+    pub name: String,
+    /// Rows written.
+    pub rows: u64,
+    /// `core` or `model`.
+    pub kind: &'static str,
+}
+
+/// Seconds spent in one stage.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: &'static str,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Rows per source.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceReport {
+    /// Source name.
+    pub name: String,
+    /// Rows read.
+    pub rows_read: u64,
+    /// Rows loaded.
+    pub rows_loaded: u64,
+    /// Rows rejected (see the `rejects` table).
+    pub rows_rejected: u64,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildReport {
+    /// Project name.
+    pub project: String,
+    /// The warehouse folder.
+    pub warehouse: PathBuf,
+    /// Per source counts.
+    pub sources: Vec<SourceReport>,
+    /// Per table rows.
+    pub tables: Vec<TableReport>,
+    /// Per stage seconds.
+    pub stages: Vec<StageReport>,
+    /// Whole build, seconds.
+    pub seconds: f64,
+    /// Persons resolved.
+    pub persons: u64,
+    /// Groups resolved.
+    pub groups: u64,
+    /// Identifiers rejected by normalisation.
+    pub rejected_identifiers: u64,
+}
+
+struct Clock {
+    start: Instant,
+    stages: Vec<StageReport>,
+}
+
+impl Clock {
+    fn lap(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.stages.push(StageReport {
+            name,
+            seconds: now.duration_since(self.start).as_secs_f64(),
+        });
+        self.start = now;
+    }
+}
+
+fn register(
+    ctx: &SessionContext,
+    name: &str,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(), BuildError> {
+    let table = MemTable::try_new(schema, vec![batches])?;
+    let _ = ctx.deregister_table(name);
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Reads and maps every source into `collected`, registering each source's raw rows in
+/// `ctx` under its name (for models).
+async fn load_sources(
+    project: &Project,
+    ctx: &SessionContext,
+    collected: &mut Collected,
+    observer: &dyn Observer,
+    clock: &mut Clock,
+) -> Result<(), BuildError> {
+    let sources = &project.config.sources;
+    observer.stage("load sources", Some(sources.len() as u64));
+    let mut problems = Vec::new();
+    for source in sources {
+        let table = match plexus_ingest::read_source(project, source) {
+            Ok(t) => t,
+            Err(e) => {
+                let d = e.diagnostics();
+                if d.is_empty() {
+                    return Err(e.into());
+                }
+                problems.extend(d);
+                continue;
+            }
+        };
+        match plexus_ingest::map_source(ctx, project, source, &table).await {
+            Ok(mapped) => {
+                collected.add_source(source, &table, &mapped);
+                register(
+                    ctx,
+                    &table.name,
+                    table.public_schema(),
+                    table.public_batches(),
+                )?;
+            }
+            Err(e) => {
+                let d = e.diagnostics();
+                if d.is_empty() {
+                    return Err(e.into());
+                }
+                problems.extend(d);
+            }
+        }
+        observer.step(&source.name.value);
+    }
+    observer.finish();
+    clock.lap("load sources");
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(BuildError::Invalid(problems))
+    }
+}
+
+/// Builds the project's warehouse: every stage, then an atomic swap. On any error the
+/// previous warehouse is left as it was.
+pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildReport, BuildError> {
+    let started = Instant::now();
+    let problems = project.validate();
+    if !problems.is_empty() {
+        return Err(BuildError::Invalid(problems));
+    }
+    let model_files = models::discover(&project.models_dir()).map_err(BuildError::Invalid)?;
+    let mut clock = Clock {
+        start: Instant::now(),
+        stages: Vec::new(),
+    };
+    let ctx = plexus_warehouse::session();
+    let mut collected = Collected::new(project);
+    load_sources(project, &ctx, &mut collected, observer, &mut clock).await?;
+
+    observer.stage("resolve identities", None);
+    let rules = entities::apply_rules(project, &mut collected).map_err(BuildError::Invalid)?;
+    let tables = entities::build_tables(&mut collected, &rules);
+    observer.finish();
+    clock.lap("resolve identities");
+
+    let warehouse = project.warehouse_dir();
+    let staging = Staging::begin(&warehouse)?;
+    observer.stage("write warehouse", Some(tables.len() as u64));
+    let mut reports = Vec::new();
+    let (mut persons, mut groups, mut rejected_identifiers) = (0, 0, 0);
+    for t in &tables {
+        let rows = staging.write_table(t.name, t.schema.clone(), std::slice::from_ref(&t.batch))?;
+        match t.name {
+            "persons" => persons = rows,
+            "groups" => groups = rows,
+            "rejected_identifiers" => rejected_identifiers = rows,
+            _ => {}
+        }
+        register(&ctx, t.name, t.schema.clone(), vec![t.batch.clone()])?;
+        reports.push(TableReport {
+            name: t.name.to_string(),
+            rows,
+            kind: "core",
+        });
+        observer.step(t.name);
+    }
+    observer.finish();
+    clock.lap("write warehouse");
+
+    let mut known: Vec<String> = WAREHOUSE_TABLES.iter().map(|s| s.to_string()).collect();
+    known.extend(project.config.sources.iter().map(|s| s.name.value.clone()));
+    let ordered = models::order(&ctx, model_files, &known).map_err(BuildError::Invalid)?;
+    observer.stage("run models", Some(ordered.len() as u64));
+    for m in &ordered {
+        let fail = |e: DataFusionError| BuildError::Model {
+            name: m.name.clone(),
+            path: m.path.clone(),
+            message: e.to_string(),
+        };
+        let df = ctx.sql(&m.sql).await.map_err(fail)?;
+        let schema: datafusion::arrow::datatypes::SchemaRef =
+            Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(fail)?;
+        let rows = staging.write_table(&m.name, schema.clone(), &batches)?;
+        register(&ctx, &m.name, schema, batches)?;
+        reports.push(TableReport {
+            name: m.name.clone(),
+            rows,
+            kind: "model",
+        });
+        observer.step(&m.name);
+    }
+    observer.finish();
+    clock.lap("run models");
+
+    let counts = collected.counts.clone();
+    let manifest = manifest(&counts, &clock.stages, &reports);
+    staging.write_table("build_manifest", schema::build_manifest(), &[manifest])?;
+    reports.push(TableReport {
+        name: "build_manifest".into(),
+        rows: (counts.len() + clock.stages.len() + reports.len()) as u64,
+        kind: "core",
+    });
+    staging.commit()?;
+    clock.lap("commit");
+
+    Ok(BuildReport {
+        project: project.name().to_string(),
+        warehouse,
+        sources: counts
+            .iter()
+            .map(|c| SourceReport {
+                name: c.name.clone(),
+                rows_read: c.read,
+                rows_loaded: c.loaded,
+                rows_rejected: c.rejected,
+            })
+            .collect(),
+        tables: reports,
+        stages: clock.stages,
+        seconds: started.elapsed().as_secs_f64(),
+        persons,
+        groups,
+        rejected_identifiers,
+    })
+}
+
+/// The `build_manifest` table: one row per source, stage and table.
+fn manifest(
+    counts: &[SourceCounts],
+    stages: &[StageReport],
+    tables: &[TableReport],
+) -> RecordBatch {
+    let mut kind = Vec::new();
+    let mut name = Vec::new();
+    let (mut read, mut loaded, mut rejected, mut rows, mut seconds) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for c in counts {
+        kind.push("source");
+        name.push(c.name.clone());
+        read.push(Some(c.read as i64));
+        loaded.push(Some(c.loaded as i64));
+        rejected.push(Some(c.rejected as i64));
+        rows.push(None);
+        seconds.push(None);
+    }
+    for s in stages {
+        kind.push("stage");
+        name.push(s.name.to_string());
+        read.push(None);
+        loaded.push(None);
+        rejected.push(None);
+        rows.push(None);
+        seconds.push(Some(s.seconds));
+    }
+    for t in tables {
+        kind.push(if t.kind == "model" { "model" } else { "table" });
+        name.push(t.name.clone());
+        read.push(None);
+        loaded.push(None);
+        rejected.push(None);
+        rows.push(Some(t.rows as i64));
+        seconds.push(None);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(kind)),
+        Arc::new(StringArray::from(name)),
+        Arc::new(Int64Array::from(read)),
+        Arc::new(Int64Array::from(loaded)),
+        Arc::new(Int64Array::from(rejected)),
+        Arc::new(Int64Array::from(rows)),
+        Arc::new(Float64Array::from(seconds)),
+    ];
+    RecordBatch::try_new(schema::build_manifest(), columns)
+        .expect("manifest columns match the schema")
+}
+
+/// Checks a project without writing anything: configuration, every source's files and
+/// mapping expressions, merge and alias files, and the models' references. Returns every
+/// problem found.
+pub async fn check(project: &Project) -> Vec<Diagnostic> {
+    let mut problems = project.validate();
+    let ctx = plexus_warehouse::session();
+    for source in &project.config.sources {
+        if project.source_files(source).is_err() {
+            continue; // already reported by validate
+        }
+        match plexus_ingest::read_source(project, source) {
+            Ok(table) => {
+                problems.extend(plexus_ingest::check_mapping(&ctx, project, source, &table).await);
+                let _ = register(&ctx, &table.name, table.public_schema(), Vec::new());
+            }
+            Err(e) => {
+                let d = e.diagnostics();
+                if d.is_empty() {
+                    problems.push(project.diag_at(&source.path, e.to_string()));
+                }
+                problems.extend(d);
+            }
+        }
+    }
+    let mut scratch = Collected::new(project);
+    if let Err(d) = entities::apply_rules(project, &mut scratch) {
+        problems.extend(d);
+    }
+    match models::discover(&project.models_dir()) {
+        Err(d) => problems.extend(d),
+        Ok(files) => {
+            let mut known: Vec<String> = WAREHOUSE_TABLES.iter().map(|s| s.to_string()).collect();
+            known.extend(project.config.sources.iter().map(|s| s.name.value.clone()));
+            if let Err(d) = models::order(&ctx, files, &known) {
+                problems.extend(d);
+            }
+        }
+    }
+    problems.dedup_by(|a, b| a.to_string() == b.to_string());
+    problems
+}
+
+/// A query session over the project's current warehouse: every table registered by name.
+pub async fn open_warehouse(project: &Project) -> Result<SessionContext, BuildError> {
+    let ctx = plexus_warehouse::session();
+    plexus_warehouse::register_warehouse(&ctx, &project.warehouse_dir()).await?;
+    Ok(ctx)
+}

@@ -1,0 +1,379 @@
+//! The `plexus` binary: parses arguments, calls one library function per command, renders
+//! the result. Exit codes: 0 success, 1 a failed command (problems are printed), 2 usage.
+
+mod args;
+mod output;
+mod progress;
+mod report;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+use console::style;
+use datafusion::arrow::array::{RecordBatch, RecordBatchReader};
+use datafusion::arrow::datatypes::SchemaRef;
+use miette::{IntoDiagnostic, WrapErr, miette};
+use plexus_build::{BuildError, BuildReport};
+use plexus_config::Project;
+
+use args::{Cli, Command, ExportFormat, Format, Global};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> miette::Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init { dir } => init(g, dir),
+        Command::Check { json } => check(g, *json).await,
+        Command::Build { json } => {
+            let project = load(g)?;
+            build(g, &project, *json).await
+        }
+        Command::Sql { query, format } => sql(g, query, *format).await,
+        Command::Export {
+            table,
+            format,
+            output,
+        } => export(g, table, *format, output.as_deref()).await,
+        Command::Demo {
+            persons,
+            dir,
+            seed,
+            json,
+        } => demo(g, *persons, dir, *seed, *json).await,
+    }
+}
+
+fn load(g: &Global) -> miette::Result<Project> {
+    load_from(g.project.as_deref())
+}
+
+fn load_from(explicit: Option<&Path>) -> miette::Result<Project> {
+    match Project::discover(explicit) {
+        Ok(p) => Ok(p),
+        Err(e) if !e.diagnostics().is_empty() => {
+            report::print_diagnostics(e.diagnostics());
+            Err(miette!("{e}"))
+        }
+        Err(e @ plexus_config::ConfigError::NotFound { .. }) => Err(miette!(
+            help = "run `plexus init DIR` to create a project, or pass `--project DIR`",
+            "{e}"
+        )),
+        Err(e) => Err(e).into_diagnostic(),
+    }
+}
+
+fn init(g: &Global, dir: &Path) -> miette::Result<ExitCode> {
+    let written = plexus_config::init_project(dir).into_diagnostic()?;
+    if !g.quiet {
+        println!(
+            "{} a Plexus project in {}",
+            style("Created").green().bold(),
+            dir.display()
+        );
+        for f in &written {
+            println!("  {}", f.strip_prefix(dir).unwrap_or(f).display());
+        }
+        let flag = if dir == Path::new(".") {
+            String::new()
+        } else {
+            format!(" --project {}", dir.display())
+        };
+        println!(
+            "\nNext:\n  plexus check{flag}\n  plexus build{flag}\n  plexus sql{flag} \"SELECT * FROM persons\""
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(g: &Global, json: bool) -> miette::Result<ExitCode> {
+    let project = load(g)?;
+    let problems = plexus_build::check(&project).await;
+    if json {
+        let v = serde_json::json!({ "project": project.name(), "ok": problems.is_empty(), "problems": report::diagnostics_json(&problems) });
+        println!("{v:#}");
+    } else if problems.is_empty() {
+        if !g.quiet {
+            println!(
+                "{} project `{}`: {} sources, configuration, data files, mappings and models are valid",
+                style("ok").green().bold(),
+                project.name(),
+                project.config.sources.len()
+            );
+        }
+    } else {
+        report::print_diagnostics(&problems);
+        eprintln!(
+            "{}",
+            style(format!(
+                "{} in project `{}`",
+                plexus_config::plural(problems.len(), "problem"),
+                project.name()
+            ))
+            .red()
+            .bold()
+        );
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn build(g: &Global, project: &Project, json: bool) -> miette::Result<ExitCode> {
+    let bars =
+        progress::Bars::new(!g.quiet && !g.no_progress && !json && std::io::stderr().is_terminal());
+    match plexus_build::build(project, &bars).await {
+        Ok(report) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).into_diagnostic()?
+                );
+            } else if !g.quiet {
+                print!("{}", render_build(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(build_failure(e, &project.warehouse_dir())),
+    }
+}
+
+fn build_failure(e: BuildError, warehouse: &Path) -> miette::Report {
+    if !e.diagnostics().is_empty() {
+        report::print_diagnostics(e.diagnostics());
+    }
+    let kept = if warehouse.exists() {
+        "the previous warehouse is unchanged"
+    } else {
+        "no warehouse was written"
+    };
+    miette!(
+        help = "run `plexus check` to see every problem",
+        "build failed: {e}; {kept}"
+    )
+}
+
+fn render_build(r: &BuildReport) -> String {
+    let mut out = String::new();
+    let mut sources = Table::new();
+    sources.load_preset(UTF8_FULL_CONDENSED);
+    sources.set_header(["source", "rows read", "loaded", "rejected"]);
+    for s in &r.sources {
+        let rejected = if s.rows_rejected > 0 {
+            style(s.rows_rejected.to_string()).yellow().to_string()
+        } else {
+            "0".into()
+        };
+        sources.add_row([
+            Cell::new(&s.name),
+            Cell::new(s.rows_read).set_alignment(CellAlignment::Right),
+            Cell::new(s.rows_loaded).set_alignment(CellAlignment::Right),
+            Cell::new(rejected).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let mut tables = Table::new();
+    tables.load_preset(UTF8_FULL_CONDENSED);
+    tables.set_header(["table", "rows", "kind"]);
+    for t in &r.tables {
+        tables.add_row([
+            Cell::new(&t.name),
+            Cell::new(t.rows).set_alignment(CellAlignment::Right),
+            Cell::new(t.kind),
+        ]);
+    }
+    let mut stages = Table::new();
+    stages.load_preset(UTF8_FULL_CONDENSED);
+    stages.set_header(["stage", "seconds"]);
+    for s in &r.stages {
+        stages.add_row([
+            Cell::new(s.name),
+            Cell::new(format!("{:.3}", s.seconds)).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    out.push_str(&format!("{sources}\n{tables}\n{stages}\n"));
+    let rejected: u64 = r.sources.iter().map(|s| s.rows_rejected).sum();
+    out.push_str(&format!(
+        "{} `{}` in {:.2} s: {} persons, {} groups -> {}\n",
+        style("Built").green().bold(),
+        r.project,
+        r.seconds,
+        r.persons,
+        r.groups,
+        r.warehouse.display()
+    ));
+    if rejected > 0 || r.rejected_identifiers > 0 {
+        out.push_str(&format!(
+            "{} {rejected} rows rejected and {} identifiers not linked; see them with\n  plexus sql \"SELECT * FROM rejects\"\n",
+            style("note:").yellow().bold(),
+            r.rejected_identifiers
+        ));
+    }
+    out
+}
+
+async fn query(g: &Global, sql: &str) -> miette::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let project = load(g)?;
+    let ctx = plexus_build::open_warehouse(&project)
+        .await
+        .map_err(|e| miette!(help = "run `plexus build` first", "{e}"))?;
+    let df = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| miette!("{}", first_line(&e.to_string())))?;
+    let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| miette!("{}", first_line(&e.to_string())))?;
+    Ok((schema, batches))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}
+
+async fn sql(g: &Global, sql: &str, format: Format) -> miette::Result<ExitCode> {
+    let (schema, batches) = query(g, sql).await?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        Format::Table => {
+            write!(out, "{}", output::render_table(&schema, &batches)).into_diagnostic()?
+        }
+        Format::Csv => output::write_csv(&mut out, &schema, &batches).into_diagnostic()?,
+        Format::Json => output::write_json(&mut out, &batches, false).into_diagnostic()?,
+        Format::Ndjson => output::write_json(&mut out, &batches, true).into_diagnostic()?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(
+    g: &Global,
+    table: &str,
+    format: ExportFormat,
+    output: Option<&Path>,
+) -> miette::Result<ExitCode> {
+    let project = load(g)?;
+    let tables = plexus_warehouse::list_tables(&project.warehouse_dir())
+        .map_err(|e| miette!(help = "run `plexus build` first", "{e}"))?;
+    let Some((_, path)) = tables.iter().find(|(n, _)| n == table) else {
+        let names: Vec<&str> = tables.iter().map(|(n, _)| n.as_str()).collect();
+        let hint = match plexus_config::closest(table, names.iter().copied()) {
+            Some(c) => format!("did you mean `{c}`? Tables: {}", names.join(", ")),
+            None => format!("tables: {}", names.join(", ")),
+        };
+        return Err(miette!(help = hint, "no table `{table}` in the warehouse"));
+    };
+    if format == ExportFormat::Parquet {
+        let Some(out) = output else {
+            return Err(miette!(
+                help = "add `-o FILE.parquet`",
+                "Parquet is binary: give an output file"
+            ));
+        };
+        std::fs::copy(path, out)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write `{}`", out.display()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Read the file in stored order (a model's ORDER BY is kept).
+    let file = std::fs::File::open(path).into_diagnostic()?;
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .into_diagnostic()?
+            .build()
+            .into_diagnostic()?;
+    let schema = reader.schema();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().into_diagnostic()?;
+    let mut sink: Box<dyn Write> = match output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot create `{}`", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        ExportFormat::Csv => output::write_csv(&mut sink, &schema, &batches).into_diagnostic()?,
+        ExportFormat::Ndjson => output::write_json(&mut sink, &batches, true).into_diagnostic()?,
+        ExportFormat::Parquet => unreachable!("handled above"),
+    }
+    sink.flush().into_diagnostic()?;
+    if let Some(p) = output
+        && !g.quiet
+    {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        eprintln!(
+            "{} {rows} rows of `{table}` to {}",
+            style("Exported").green().bold(),
+            p.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(
+    g: &Global,
+    persons: usize,
+    dir: &Path,
+    seed: u64,
+    json: bool,
+) -> miette::Result<ExitCode> {
+    if dir.join(plexus_config::CONFIG_FILE).exists() && !dir.join("ground_truth").exists() {
+        return Err(miette!(
+            help = "choose another folder with `--dir`",
+            "`{}` holds a project that is not a Plexus demo; not overwriting it",
+            dir.display()
+        ));
+    }
+    let started = std::time::Instant::now();
+    let summary = plexus_demo::generate(dir, &plexus_demo::DemoOptions { persons, seed })
+        .into_diagnostic()
+        .wrap_err("cannot write the demo project")?;
+    if !g.quiet && !json {
+        eprintln!(
+            "{} demo company in {}: {} people at {} companies, {} workspaces, {} files ({:.2} s)",
+            style("Generated").green().bold(),
+            dir.display(),
+            summary.persons,
+            summary.companies,
+            summary.workspaces,
+            summary.files.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let project = load_from(Some(dir))?;
+    build(g, &project, json).await?;
+    if !g.quiet && !json {
+        let p = format!("--project {}", dir.display());
+        println!(
+            "\nTry next:\n  plexus sql {p} \"SELECT name, email, identifiers FROM persons ORDER BY identifiers DESC LIMIT 10\"\n  plexus sql {p} \"SELECT g.name, g.members FROM groups g WHERE g.type = 'company' ORDER BY members DESC LIMIT 10\"\n  plexus sql {p} \"SELECT * FROM rejects\"\n  plexus export persons {p} --format csv -o persons.csv\nThe ground truth (which records are the same person) is in {}/ground_truth/.",
+            dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,60 @@
+//! Helpers shared by the CLI integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// The shared JaffleGaggle acceptance data (read in place, never copied into the repo).
+pub fn jaffle_data() -> PathBuf {
+    let p = repo_root().join("../shared/data/jaffle_gaggle");
+    assert!(
+        p.join("raw_user.csv").is_file(),
+        "JaffleGaggle data missing at {}",
+        p.display()
+    );
+    p.canonicalize().expect("data dir")
+}
+
+/// A `plexus` command.
+pub fn plexus() -> Command {
+    let mut c = Command::cargo_bin("plexus").expect("plexus binary");
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Copies a folder tree (config and models only; no warehouse).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        if name == "warehouse" || name.to_string_lossy().starts_with(".plexus") {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(&name));
+        if src.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Parses CSV text into a header and rows.
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}

@@ -1,0 +1,235 @@
+//! The types of `plexus.yml`. Every field's doc comment is its reference doc.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+pub use serde_saphyr::Spanned;
+
+/// A SQL expression (DataFusion SQL) over a source's columns, with its place in `plexus.yml`.
+pub type Expr = Spanned<String>;
+
+/// A map from a name (an identifier type, a trait, a property) to a SQL expression, in file order.
+pub type ExprMap = IndexMap<String, Expr>;
+
+/// The whole of `plexus.yml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// The project's name, shown in output and used in warehouse metadata.
+    pub name: Spanned<String>,
+    /// How identifiers resolve into persons: personal domains, merges, domain aliases.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+    /// Group types (companies, workspaces, any custom type). Default: `company` from
+    /// corporate email domains.
+    #[serde(default)]
+    pub groups: Option<IndexMap<String, GroupTypeConfig>>,
+    /// The sources to load, in order.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// The folder of `*.sql` models, relative to the project folder. Default: `models`.
+    #[serde(default)]
+    pub models: Option<Spanned<String>>,
+    /// The warehouse folder, relative to the project folder. Default: `warehouse`.
+    #[serde(default)]
+    pub warehouse: Option<Spanned<String>>,
+}
+
+/// Identity resolution settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Free-mail domains that never form companies. A list replaces the built-in list;
+    /// a map `{builtin, add, remove}` adjusts it.
+    #[serde(default)]
+    pub personal_domains: Option<PersonalDomains>,
+    /// CSV files of pairs of identifiers that are one entity.
+    #[serde(default)]
+    pub merges: Vec<MergeFileConfig>,
+    /// A CSV file `old_domain,new_domain` of companies that changed domain.
+    #[serde(default)]
+    pub domain_aliases: Option<Spanned<String>>,
+}
+
+/// The personal-domain setting: an exact list, or adjustments to the built-in list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PersonalDomains {
+    /// Exactly these domains (the built-in list is not used).
+    List(Vec<String>),
+    /// The built-in list (unless `builtin: false`), plus `add`, minus `remove`.
+    Adjust(PersonalDomainsAdjust),
+}
+
+/// Adjustments to the built-in personal-domain list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDomainsAdjust {
+    /// Start from the built-in list. Default: true.
+    #[serde(default = "yes")]
+    pub builtin: bool,
+    /// Domains to add.
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Domains to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One merge file: a CSV with a header row whose rows each name two identifiers of one
+/// entity. The first column is folded into the second.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeFileConfig {
+    /// Path of the CSV file, relative to the project folder; `${VAR}` is expanded.
+    pub path: Spanned<String>,
+    /// Identifier type of both columns. Default: `email`.
+    #[serde(default, rename = "type")]
+    pub identifier_type: Option<Spanned<String>>,
+}
+
+/// A group type: how groups of this type form.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupTypeConfig {
+    /// Where groups of this type come from besides mapped memberships:
+    /// `email_domain` forms one group per corporate email domain.
+    #[serde(default)]
+    pub from: Option<Spanned<GroupOrigin>>,
+}
+
+/// Automatic origins of groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupOrigin {
+    /// One group per corporate (non-personal) email domain; every person with an email on
+    /// that domain (or an alias of it) is a member.
+    EmailDomain,
+}
+
+/// The file formats a source can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// RFC 4180 CSV with a header row (quoted commas and newlines, CRLF, UTF-8 BOM).
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON, one object per line.
+    Ndjson,
+}
+
+impl SourceKind {
+    /// The name used in `plexus.yml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Csv => "csv",
+            SourceKind::Parquet => "parquet",
+            SourceKind::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// A source: files of one format plus the mapping that says what each row means.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name; also the SQL table name of the raw rows in models.
+    pub name: Spanned<String>,
+    /// File format.
+    #[serde(rename = "type")]
+    pub kind: Spanned<SourceKind>,
+    /// A file or a glob, relative to the project folder; `${VAR}` is expanded.
+    pub path: Spanned<String>,
+    /// SQL: a stable key for each row. Default: the file name and line.
+    #[serde(default)]
+    pub key: Option<Expr>,
+    /// SQL: when the row's traits and memberships were observed. Default: the event timestamp.
+    #[serde(default)]
+    pub observed_at: Option<Expr>,
+    /// The event each row records, if any.
+    #[serde(default)]
+    pub event: Option<EventMapping>,
+    /// The persons taking part in the row, each with a role.
+    #[serde(default)]
+    pub participants: Vec<ParticipantMapping>,
+    /// Groups the row describes (their traits).
+    #[serde(default)]
+    pub groups: Vec<GroupMapping>,
+}
+
+/// What event a row records.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventMapping {
+    /// SQL: when it happened (a timestamp, or text such as `2024-05-01 10:00:00` or RFC 3339).
+    pub timestamp: Expr,
+    /// SQL: the event name, e.g. `'order_placed'`. Default: the source name.
+    #[serde(default)]
+    pub name: Option<Expr>,
+    /// SQL: a human title for timelines.
+    #[serde(default)]
+    pub title: Option<Expr>,
+    /// SQL: a numeric value, e.g. an amount.
+    #[serde(default)]
+    pub value: Option<Expr>,
+    /// SQL: the currency of `value`, e.g. `'EUR'`.
+    #[serde(default)]
+    pub currency: Option<Expr>,
+    /// Extra properties kept with the event as JSON: name -> SQL.
+    #[serde(default)]
+    pub properties: ExprMap,
+}
+
+/// A person taking part in a row.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantMapping {
+    /// The participant's role (a literal word such as `user`, `sender`, `customer`).
+    pub role: Spanned<String>,
+    /// Identifier type -> SQL. All identifiers of one participant in one row are one person.
+    pub identifiers: ExprMap,
+    /// Trait name -> SQL, observed at the row's time.
+    #[serde(default)]
+    pub traits: ExprMap,
+    /// Groups this participant belongs to.
+    #[serde(default)]
+    pub memberships: Vec<MembershipMapping>,
+}
+
+/// A participant's membership in a group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipMapping {
+    /// A group type declared under `groups`.
+    pub group: Spanned<String>,
+    /// SQL: the group's identifier (a domain, a workspace id).
+    pub identifier: Expr,
+}
+
+/// A group a row describes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMapping {
+    /// A group type declared under `groups`.
+    #[serde(rename = "type")]
+    pub group_type: Spanned<String>,
+    /// SQL: the group's identifier.
+    pub identifier: Expr,
+    /// Trait name -> SQL.
+    #[serde(default)]
+    pub traits: ExprMap,
+}
+
+/// The keys allowed at the top of `plexus.yml`, for hints.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "name",
+    "identity",
+    "groups",
+    "sources",
+    "models",
+    "warehouse",
+];

@@ -1,0 +1,382 @@
+//! A source's mapping: SQL expressions over its columns, planned with DataFusion and
+//! evaluated in one projection.
+//!
+//! Each expression is parsed on its own against the source's schema, so an unknown column,
+//! a syntax error or a type error is reported at that expression's line of `plexus.yml`,
+//! naming the mapping field (`event.timestamp`, `participants[0].identifiers.email`). Values
+//! are never pasted into SQL text: expressions become DataFusion logical expressions.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DFSchema, SchemaError};
+use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr as DfExpr, ExprSchemable};
+use datafusion::prelude::SessionContext;
+use plexus_config::{Diagnostic, Expr, Project, SourceConfig, closest};
+
+use crate::IngestError;
+use crate::read::{FILE_COLUMN, LINE_COLUMN, SourceTable, is_hidden};
+
+/// What a column of the mapped output means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slot {
+    /// The row key.
+    Key,
+    /// `observed_at`.
+    ObservedAt,
+    /// `event.timestamp`.
+    Timestamp,
+    /// `event.name`.
+    EventName,
+    /// `event.title`.
+    Title,
+    /// `event.value`.
+    Value,
+    /// `event.currency`.
+    Currency,
+    /// `event.properties.<name>`.
+    Property(String),
+    /// An identifier of participant `p`, of the given type.
+    Identifier(usize, String),
+    /// A trait of participant `p`.
+    Trait(usize, String),
+    /// Membership `m` of participant `p`: the group's identifier.
+    Membership(usize, usize),
+    /// Group `g`'s identifier.
+    GroupIdentifier(usize),
+    /// A trait of group `g`.
+    GroupTrait(usize, String),
+}
+
+/// One mapping expression with where it came from.
+#[derive(Debug, Clone)]
+struct Field {
+    slot: Slot,
+    path: String,
+    expr: Expr,
+}
+
+/// The flattened expressions of a source's mapping, in output-column order.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    fields: Vec<Field>,
+}
+
+impl Layout {
+    /// Flattens `source`'s mapping.
+    pub fn of(source: &SourceConfig) -> Layout {
+        let mut fields = Vec::new();
+        let mut push = |slot: Slot, path: String, expr: &Expr| {
+            fields.push(Field {
+                slot,
+                path,
+                expr: expr.clone(),
+            })
+        };
+        if let Some(k) = &source.key {
+            push(Slot::Key, "key".into(), k);
+        }
+        if let Some(o) = &source.observed_at {
+            push(Slot::ObservedAt, "observed_at".into(), o);
+        }
+        if let Some(e) = &source.event {
+            push(Slot::Timestamp, "event.timestamp".into(), &e.timestamp);
+            if let Some(x) = &e.name {
+                push(Slot::EventName, "event.name".into(), x);
+            }
+            if let Some(x) = &e.title {
+                push(Slot::Title, "event.title".into(), x);
+            }
+            if let Some(x) = &e.value {
+                push(Slot::Value, "event.value".into(), x);
+            }
+            if let Some(x) = &e.currency {
+                push(Slot::Currency, "event.currency".into(), x);
+            }
+            for (k, x) in &e.properties {
+                push(
+                    Slot::Property(k.clone()),
+                    format!("event.properties.{k}"),
+                    x,
+                );
+            }
+        }
+        for (p, part) in source.participants.iter().enumerate() {
+            for (t, x) in &part.identifiers {
+                push(
+                    Slot::Identifier(p, t.clone()),
+                    format!("participants[{p}].identifiers.{t}"),
+                    x,
+                );
+            }
+            for (t, x) in &part.traits {
+                push(
+                    Slot::Trait(p, t.clone()),
+                    format!("participants[{p}].traits.{t}"),
+                    x,
+                );
+            }
+            for (m, mem) in part.memberships.iter().enumerate() {
+                push(
+                    Slot::Membership(p, m),
+                    format!("participants[{p}].memberships[{m}].identifier"),
+                    &mem.identifier,
+                );
+            }
+        }
+        for (g, group) in source.groups.iter().enumerate() {
+            push(
+                Slot::GroupIdentifier(g),
+                format!("groups[{g}].identifier"),
+                &group.identifier,
+            );
+            for (t, x) in &group.traits {
+                push(
+                    Slot::GroupTrait(g, t.clone()),
+                    format!("groups[{g}].traits.{t}"),
+                    x,
+                );
+            }
+        }
+        Layout { fields }
+    }
+
+    /// Output column index of `slot` (after the file and line columns), if mapped.
+    pub fn index(&self, slot: &Slot) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| &f.slot == slot)
+            .map(|i| i + 2)
+    }
+}
+
+/// A source after its mapping ran: one batch per input batch, columns `[file, line, ...]`
+/// in [`Layout`] order.
+#[derive(Debug, Clone)]
+pub struct MappedSource {
+    /// The source name.
+    pub name: String,
+    /// Which output column means what.
+    pub layout: Layout,
+    /// The evaluated batches.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// The name under which a source's raw rows (hidden columns included) are registered for
+/// its mapping.
+fn scratch_name(source: &str) -> String {
+    format!("__plexus_raw_{source}")
+}
+
+/// Registers `table` for mapping; returns the registered name.
+fn register(ctx: &SessionContext, table: &SourceTable) -> Result<String, IngestError> {
+    let name = scratch_name(&table.name);
+    let mem =
+        MemTable::try_new(table.schema.clone(), vec![table.batches.clone()]).map_err(|error| {
+            IngestError::Engine {
+                source_name: table.name.clone(),
+                error,
+            }
+        })?;
+    let _ = ctx.deregister_table(name.as_str());
+    ctx.register_table(name.as_str(), Arc::new(mem))
+        .map_err(|error| IngestError::Engine {
+            source_name: table.name.clone(),
+            error,
+        })?;
+    Ok(name)
+}
+
+/// Which result types a slot accepts, checked at plan time.
+fn accepts(slot: &Slot, dt: &DataType) -> Result<(), String> {
+    let temporal = matches!(
+        dt,
+        DataType::Timestamp(..)
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Null
+    );
+    match slot {
+        Slot::Timestamp | Slot::ObservedAt if !temporal => Err(format!(
+            "must give a timestamp, a date or text, not {dt}; for unix seconds write `to_timestamp_seconds(column)`, for milliseconds `to_timestamp_millis(column)`"
+        )),
+        Slot::Value
+            if !(dt.is_numeric()
+                || matches!(
+                    dt,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+                )) =>
+        {
+            Err(format!("must give a number, not {dt}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parses and type-checks every expression of `source`'s mapping against `table`; returns a
+/// diagnostic per bad expression, each at its line of `plexus.yml`.
+pub async fn check_mapping(
+    ctx: &SessionContext,
+    project: &Project,
+    source: &SourceConfig,
+    table: &SourceTable,
+) -> Vec<Diagnostic> {
+    match plan(ctx, project, source, table).await {
+        Ok(_) => Vec::new(),
+        Err(IngestError::Config(d)) => d,
+        Err(e) => vec![project.diag_at(&source.name, e.to_string())],
+    }
+}
+
+/// Plans each expression, collecting diagnostics; returns the planned expressions.
+async fn plan(
+    ctx: &SessionContext,
+    project: &Project,
+    source: &SourceConfig,
+    table: &SourceTable,
+) -> Result<(Layout, Vec<DfExpr>, String), IngestError> {
+    let layout = Layout::of(source);
+    let scratch = register(ctx, table)?;
+    let df = ctx
+        .table(scratch.as_str())
+        .await
+        .map_err(|error| IngestError::Engine {
+            source_name: table.name.clone(),
+            error,
+        })?;
+    let schema: DFSchema = df.schema().clone();
+    let columns: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| !is_hidden(n))
+        .collect();
+    let mut exprs = Vec::with_capacity(layout.fields.len());
+    let mut problems = Vec::new();
+    for (i, field) in layout.fields.iter().enumerate() {
+        let expr = match ctx.parse_sql_expr(&field.expr.value, &schema) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(describe(project, source, field, &e, &columns));
+                continue;
+            }
+        };
+        // Type-check by planning a zero-row projection of this expression alone.
+        let single = df
+            .clone()
+            .select(vec![expr.clone().alias("v")])
+            .and_then(|d| d.limit(0, Some(0)));
+        let checked = match single {
+            Ok(d) => d.collect().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
+            problems.push(describe(project, source, field, &e, &columns));
+            continue;
+        }
+        match expr.get_type(&schema) {
+            Ok(dt) => {
+                if let Err(msg) = accepts(&field.slot, &dt) {
+                    problems.push(project.diag_at(
+                        &field.expr,
+                        format!("source `{}`: `{}` {msg}", source.name.value, field.path),
+                    ));
+                    continue;
+                }
+            }
+            Err(e) => {
+                problems.push(describe(project, source, field, &e, &columns));
+                continue;
+            }
+        }
+        exprs.push(expr.alias(format!("c{i}")));
+    }
+    if problems.is_empty() {
+        Ok((layout, exprs, scratch))
+    } else {
+        Err(IngestError::Config(problems))
+    }
+}
+
+/// Turns a DataFusion planning error into a diagnostic at the expression's line.
+fn describe(
+    project: &Project,
+    source: &SourceConfig,
+    field: &Field,
+    error: &DataFusionError,
+    columns: &[String],
+) -> Diagnostic {
+    let prefix = format!(
+        "source `{}`: `{}` = `{}`",
+        source.name.value, field.path, field.expr.value
+    );
+    if let Some(missing) = missing_field(error) {
+        let mut d = project.diag_at(&field.expr, format!("{prefix}: no column `{missing}`"));
+        let hint = match closest(&missing, columns.iter().map(String::as_str)) {
+            Some(c) if c != missing && c.to_lowercase() == missing.to_lowercase() => {
+                format!(
+                    "did you mean `\"{c}\"`? Quote names with capitals. Columns: {}",
+                    columns.join(", ")
+                )
+            }
+            Some(c) => format!("did you mean `{c}`? Columns: {}", columns.join(", ")),
+            None => format!("columns of this source: {}", columns.join(", ")),
+        };
+        d = d.with_hint(hint);
+        return d;
+    }
+    let message = error.to_string();
+    let message = message.lines().next().unwrap_or(&message).to_string();
+    project
+        .diag_at(&field.expr, format!("{prefix}: {message}"))
+        .with_hint("values are DataFusion SQL expressions over the source's columns; text literals need single quotes, e.g. \"'signed_up'\"")
+}
+
+fn missing_field(error: &DataFusionError) -> Option<String> {
+    match error.find_root() {
+        DataFusionError::SchemaError(e, _) => match e.as_ref() {
+            SchemaError::FieldNotFound { field, .. } => Some(field.name.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Plans and evaluates `source`'s mapping over `table`.
+pub async fn map_source(
+    ctx: &SessionContext,
+    project: &Project,
+    source: &SourceConfig,
+    table: &SourceTable,
+) -> Result<MappedSource, IngestError> {
+    let (layout, exprs, scratch) = plan(ctx, project, source, table).await?;
+    let engine = |error| IngestError::Engine {
+        source_name: table.name.clone(),
+        error,
+    };
+    let df = ctx.table(scratch.as_str()).await.map_err(engine)?;
+    let mut select = vec![
+        datafusion::prelude::col(FILE_COLUMN),
+        datafusion::prelude::col(LINE_COLUMN),
+    ];
+    select.extend(exprs);
+    let batches = df
+        .select(select)
+        .map_err(engine)?
+        .collect()
+        .await
+        .map_err(engine)?;
+    let _ = ctx.deregister_table(scratch.as_str());
+    Ok(MappedSource {
+        name: table.name.clone(),
+        layout,
+        batches,
+    })
+}

@@ -1,0 +1,256 @@
+//! Typed, per-row access to a mapped batch. Text, timestamps and numbers are converted once
+//! per column; a value that does not parse is an error for its row only, so the row can be
+//! rejected with the reason while the others load.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt64Array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::read::parse_naive_timestamp;
+
+/// A column converted for row access.
+#[derive(Debug)]
+enum Column {
+    Text(StringArray),
+    Time(TimestampMicrosecondArray),
+    Number(Float64Array),
+    Int(Int64Array),
+    Bool(BooleanArray),
+}
+
+/// One mapped batch with typed accessors by output-column index.
+#[derive(Debug)]
+pub struct MappedRows {
+    files: StringArray,
+    lines: UInt64Array,
+    columns: Vec<Option<Column>>,
+    rows: usize,
+}
+
+fn to_text(a: &ArrayRef) -> StringArray {
+    if let Ok(c) = cast(a, &DataType::Utf8) {
+        return c.as_string::<i32>().clone();
+    }
+    let opts = FormatOptions::default();
+    match ArrayFormatter::try_new(a.as_ref(), &opts) {
+        Ok(f) => (0..a.len())
+            .map(|i| a.is_valid(i).then(|| f.value(i).to_string()))
+            .collect(),
+        Err(_) => StringArray::new_null(a.len()),
+    }
+}
+
+impl MappedRows {
+    /// Converts `batch` (columns `[file, line, ...]` in `layout` order).
+    pub fn new(batch: &RecordBatch) -> MappedRows {
+        let files = to_text(batch.column(0));
+        let lines = cast(batch.column(1), &DataType::UInt64)
+            .map(|a| {
+                a.as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+                    .clone()
+            })
+            .unwrap_or_else(|_| UInt64Array::from(vec![0; batch.num_rows()]));
+        let columns = batch
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (i >= 2).then(|| convert(a)))
+            .collect();
+        MappedRows {
+            files,
+            lines,
+            columns,
+            rows: batch.num_rows(),
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True if there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The file of `row`.
+    pub fn file(&self, row: usize) -> &str {
+        if self.files.is_valid(row) {
+            self.files.value(row)
+        } else {
+            ""
+        }
+    }
+
+    /// The line of `row`.
+    pub fn line(&self, row: usize) -> u64 {
+        self.lines.value(row)
+    }
+
+    /// The value at `col` as text (numbers and times formatted), `None` for NULL.
+    pub fn text(&self, col: usize, row: usize) -> Option<String> {
+        match self.columns.get(col)?.as_ref()? {
+            Column::Text(a) => a.is_valid(row).then(|| a.value(row).to_string()),
+            Column::Int(a) => a.is_valid(row).then(|| a.value(row).to_string()),
+            Column::Number(a) => a.is_valid(row).then(|| format_number(a.value(row))),
+            Column::Bool(a) => a.is_valid(row).then(|| a.value(row).to_string()),
+            Column::Time(a) => a.is_valid(row).then(|| format_micros(a.value(row))),
+        }
+    }
+
+    /// The value at `col` as microseconds since the epoch (UTC). Text is parsed
+    /// (RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]`, `YYYY-MM-DD`); `Err` holds the bad text.
+    pub fn time(&self, col: usize, row: usize) -> Result<Option<i64>, String> {
+        match self.columns.get(col).and_then(Option::as_ref) {
+            Some(Column::Time(a)) => Ok(a.is_valid(row).then(|| a.value(row))),
+            Some(Column::Text(a)) if a.is_valid(row) => {
+                let v = a.value(row);
+                parse_timestamp(v).map(Some).ok_or_else(|| v.to_string())
+            }
+            Some(_) => match self.text(col, row) {
+                Some(v) => parse_timestamp(&v).map(Some).ok_or(v),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// The value at `col` as a number; text is parsed; `Err` holds the bad text.
+    pub fn number(&self, col: usize, row: usize) -> Result<Option<f64>, String> {
+        match self.columns.get(col).and_then(Option::as_ref) {
+            Some(Column::Number(a)) => Ok(a.is_valid(row).then(|| a.value(row))),
+            Some(Column::Int(a)) => Ok(a.is_valid(row).then(|| a.value(row) as f64)),
+            Some(Column::Text(a)) if a.is_valid(row) => {
+                let v = a.value(row).trim();
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(Some)
+                    .ok_or_else(|| v.to_string())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The value at `col` as JSON (numbers, booleans and text keep their type).
+    pub fn json(&self, col: usize, row: usize) -> serde_json::Value {
+        use serde_json::Value;
+        match self.columns.get(col).and_then(Option::as_ref) {
+            Some(Column::Int(a)) if a.is_valid(row) => Value::from(a.value(row)),
+            Some(Column::Number(a)) if a.is_valid(row) => {
+                serde_json::Number::from_f64(a.value(row)).map_or(Value::Null, Value::Number)
+            }
+            Some(Column::Bool(a)) if a.is_valid(row) => Value::Bool(a.value(row)),
+            Some(_) => self.text(col, row).map_or(Value::Null, Value::String),
+            None => Value::Null,
+        }
+    }
+}
+
+fn convert(a: &ArrayRef) -> Column {
+    match a.data_type() {
+        DataType::Timestamp(_, tz) => {
+            match cast(a, &DataType::Timestamp(TimeUnit::Microsecond, tz.clone())) {
+                Ok(c) => Column::Time(
+                    c.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+                        .clone()
+                        .with_timezone_opt(None::<Arc<str>>),
+                ),
+                Err(_) => Column::Text(to_text(a)),
+            }
+        }
+        DataType::Date32 | DataType::Date64 => {
+            match cast(a, &DataType::Timestamp(TimeUnit::Microsecond, None)) {
+                Ok(c) => Column::Time(
+                    c.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+                        .clone(),
+                ),
+                Err(_) => Column::Text(to_text(a)),
+            }
+        }
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => match cast(a, &DataType::Int64) {
+            Ok(c) => Column::Int(
+                c.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .clone(),
+            ),
+            Err(_) => Column::Text(to_text(a)),
+        },
+        dt if dt.is_numeric() => match cast(a, &DataType::Float64) {
+            Ok(c) => Column::Number(
+                c.as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                    .clone(),
+            ),
+            Err(_) => Column::Text(to_text(a)),
+        },
+        DataType::Boolean => Column::Bool(a.as_boolean().clone()),
+        _ => Column::Text(to_text(a)),
+    }
+}
+
+/// Parses a timestamp written as text into microseconds since the epoch (UTC). Accepted:
+/// RFC 3339 (`2026-03-01T10:00:00Z`, `…+02:00`), the same with a space, naive
+/// `YYYY-MM-DD HH:MM:SS[.f]` (taken as UTC) and a date `YYYY-MM-DD` (midnight UTC).
+pub fn parse_timestamp(v: &str) -> Option<i64> {
+    let v = v.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Some(t.timestamp_micros());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f %#z"] {
+        if let Ok(t) = DateTime::parse_from_str(v, f) {
+            return Some(t.timestamp_micros());
+        }
+    }
+    if let Some(t) = parse_naive_timestamp(v) {
+        return Some(t);
+    }
+    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros())
+}
+
+/// Formats microseconds since the epoch as `YYYY-MM-DD HH:MM:SS` (fraction only if any).
+pub fn format_micros(micros: i64) -> String {
+    match DateTime::from_timestamp_micros(micros) {
+        Some(t) if micros % 1_000_000 == 0 => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        None => micros.to_string(),
+    }
+}
+
+fn format_number(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        f.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_timestamp_shapes() {
+        let t = parse_timestamp("2026-03-01T10:00:00Z").unwrap();
+        assert_eq!(parse_timestamp("2026-03-01 10:00:00"), Some(t));
+        assert_eq!(parse_timestamp("2026-03-01T12:00:00+02:00"), Some(t));
+        assert_eq!(parse_timestamp("2026-03-01 12:00:00+02:00"), Some(t));
+        assert_eq!(parse_timestamp("2026-03-01"), Some(t - 10 * 3_600_000_000));
+        assert_eq!(parse_timestamp("not-a-date"), None);
+        assert_eq!(parse_timestamp("2026-02-30 10:00:00"), None);
+        assert_eq!(format_micros(t), "2026-03-01 10:00:00");
+    }
+}

@@ -1,0 +1,517 @@
+//! Collecting records from mapped sources: events, participants, traits, memberships,
+//! identifiers into the identity graphs, and rejects with their reasons.
+
+use std::collections::HashMap;
+
+use plexus_config::{GroupOrigin, Project, SourceConfig};
+use plexus_identity::{IdentityGraph, NodeId, PersonalDomains, normalize};
+use plexus_ingest::{MappedRows, MappedSource, Slot, SourceTable};
+
+/// Who a trait or a participant refers to before resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A person identifier node.
+    Person(NodeId),
+    /// A group identifier node.
+    Group(NodeId),
+}
+
+/// One event row, before ids are assigned.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    /// Source index.
+    pub source: u32,
+    /// Stable key within the source.
+    pub key: String,
+    /// Microseconds since the epoch, UTC.
+    pub time: i64,
+    /// Event name.
+    pub name: String,
+    /// Title for timelines.
+    pub title: Option<String>,
+    /// Numeric value.
+    pub value: Option<f64>,
+    /// Currency of the value.
+    pub currency: Option<String>,
+    /// Properties as a JSON object text, if any.
+    pub properties: Option<String>,
+}
+
+/// One trait observation.
+#[derive(Debug, Clone)]
+pub struct TraitRecord {
+    /// Whose trait.
+    pub subject: Subject,
+    /// Trait name.
+    pub name: String,
+    /// Value as text.
+    pub value: String,
+    /// When observed.
+    pub observed_at: Option<i64>,
+    /// Source index.
+    pub source: u32,
+    /// Row key in the source.
+    pub key: String,
+}
+
+/// A row rejected with its reason.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    /// Source name.
+    pub source: String,
+    /// File (relative to the project).
+    pub file: String,
+    /// Line or row number.
+    pub line: u64,
+    /// Column or mapping field at fault.
+    pub column: Option<String>,
+    /// The offending value.
+    pub value: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Per-source row counts; `read == loaded + rejected` always.
+#[derive(Debug, Clone, Default)]
+pub struct SourceCounts {
+    /// Source name.
+    pub name: String,
+    /// Rows read from the files.
+    pub read: u64,
+    /// Rows loaded.
+    pub loaded: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// Everything collected from the sources, ready for resolution.
+#[derive(Debug)]
+pub struct Collected {
+    /// Person identifiers.
+    pub persons: IdentityGraph,
+    /// Group identifiers (type = group type).
+    pub groups: IdentityGraph,
+    /// Source names by index.
+    pub sources: Vec<String>,
+    /// Events in load order.
+    pub events: Vec<EventRecord>,
+    /// `(event index, person node, role)`.
+    pub participants: Vec<(u32, NodeId, String)>,
+    /// Trait observations in load order.
+    pub traits: Vec<TraitRecord>,
+    /// `(person node, group node, observed at)`.
+    pub memberships: Vec<(NodeId, NodeId, Option<i64>)>,
+    /// Rejected rows.
+    pub rejects: Vec<Reject>,
+    /// Identifiers that failed normalisation (their rows still load).
+    pub rejected_identifiers: Vec<Reject>,
+    /// Row counts per source.
+    pub counts: Vec<SourceCounts>,
+    /// Group types that form from corporate email domains.
+    pub email_domain_groups: Vec<String>,
+    /// Personal domains in force.
+    pub personal: PersonalDomains,
+    /// `(person email node, group domain node)` for corporate email domains.
+    pub email_domain_links: Vec<(NodeId, NodeId)>,
+}
+
+impl Collected {
+    /// An empty collection for `project`.
+    pub fn new(project: &Project) -> Collected {
+        use plexus_config::PersonalDomains as Cfg;
+        let personal = match &project.config.identity.personal_domains {
+            None => PersonalDomains::builtin(),
+            Some(Cfg::List(l)) => PersonalDomains::from_list(l.iter().map(String::as_str)),
+            Some(Cfg::Adjust(a)) => {
+                let base = if a.builtin {
+                    PersonalDomains::builtin()
+                } else {
+                    PersonalDomains::default()
+                };
+                base.adjust(
+                    a.add.iter().map(String::as_str),
+                    a.remove.iter().map(String::as_str),
+                )
+            }
+        };
+        let email_domain_groups = project
+            .group_types()
+            .iter()
+            .filter(|(_, g)| {
+                g.from
+                    .as_ref()
+                    .is_some_and(|f| f.value == GroupOrigin::EmailDomain)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        Collected {
+            persons: IdentityGraph::new(),
+            groups: IdentityGraph::new(),
+            sources: Vec::new(),
+            events: Vec::new(),
+            participants: Vec::new(),
+            traits: Vec::new(),
+            memberships: Vec::new(),
+            rejects: Vec::new(),
+            rejected_identifiers: Vec::new(),
+            counts: Vec::new(),
+            email_domain_groups,
+            personal,
+            email_domain_links: Vec::new(),
+        }
+    }
+
+    /// Forms a group node per corporate email domain (for each group type declared
+    /// `from: email_domain`) and remembers which email belongs to which domain.
+    pub fn add_email_domain_groups(&mut self) {
+        if self.email_domain_groups.is_empty() {
+            return;
+        }
+        let types: Vec<u16> = self
+            .email_domain_groups
+            .clone()
+            .iter()
+            .map(|g| self.groups.type_id(g))
+            .collect();
+        for node in 0..self.persons.len() as NodeId {
+            if self.persons.type_name(node) != "email" {
+                continue;
+            }
+            let Some(domain) = plexus_identity::email_domain(self.persons.value(node)) else {
+                continue;
+            };
+            if self.personal.contains(domain) {
+                continue;
+            }
+            let Ok(Some(domain)) = normalize("domain", domain) else {
+                continue;
+            };
+            let (first, last) = (self.persons.first_seen(node), self.persons.last_seen(node));
+            for &t in &types {
+                let g = self.groups.intern(t, &domain);
+                self.groups.observe(g, first);
+                if last != first {
+                    self.groups.observe(g, last);
+                }
+                self.email_domain_links.push((node, g));
+            }
+        }
+    }
+
+    /// Normalises a group identifier: domains for email-domain group types, trimmed text
+    /// otherwise.
+    fn group_value(
+        &self,
+        group_type: &str,
+        raw: &str,
+    ) -> Result<Option<String>, plexus_identity::Rejection> {
+        if self.email_domain_groups.iter().any(|g| g == group_type) {
+            normalize("domain", raw)
+        } else {
+            normalize(group_type, raw)
+        }
+    }
+
+    /// Adds every row of one source.
+    pub fn add_source(
+        &mut self,
+        source: &SourceConfig,
+        table: &SourceTable,
+        mapped: &MappedSource,
+    ) {
+        let src = self.sources.len() as u32;
+        let name = source.name.value.clone();
+        self.sources.push(name.clone());
+        let mut counts = SourceCounts {
+            name: name.clone(),
+            read: table.rows_read() as u64,
+            ..Default::default()
+        };
+        for r in &table.rejects {
+            self.rejects.push(Reject {
+                source: name.clone(),
+                file: r.file.clone(),
+                line: r.reject.line,
+                column: r.reject.column.clone(),
+                value: r.reject.value.clone(),
+                reason: r.reject.reason.clone(),
+            });
+        }
+        counts.rejected = table.rejects.len() as u64;
+        let layout = &mapped.layout;
+        let col = |slot: Slot| layout.index(&slot);
+        let key_col = col(Slot::Key);
+        let ts_col = col(Slot::Timestamp);
+        let obs_col = col(Slot::ObservedAt);
+        let name_col = col(Slot::EventName);
+        let title_col = col(Slot::Title);
+        let value_col = col(Slot::Value);
+        let currency_col = col(Slot::Currency);
+        let props: Vec<(String, usize)> = source
+            .event
+            .iter()
+            .flat_map(|e| e.properties.keys())
+            .filter_map(|k| col(Slot::Property(k.clone())).map(|i| (k.clone(), i)))
+            .collect();
+        let default_event_name = name.clone();
+        let person_types: Vec<Vec<(u16, String, usize)>> = source
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(p, part)| {
+                part.identifiers
+                    .keys()
+                    .filter_map(|t| {
+                        col(Slot::Identifier(p, t.clone()))
+                            .map(|i| (self.persons.type_id(t), t.clone(), i))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut seen_keys: HashMap<String, (String, u64)> = HashMap::new();
+        for batch in &mapped.batches {
+            let rows = MappedRows::new(batch);
+            for r in 0..rows.len() {
+                let file = rows.file(r).to_string();
+                let line = rows.line(r);
+                let reject = |column: &str, value: Option<String>, reason: String| Reject {
+                    source: name.clone(),
+                    file: file.clone(),
+                    line,
+                    column: Some(column.to_string()),
+                    value,
+                    reason,
+                };
+                let key = match key_col {
+                    Some(k) => match rows.text(k, r) {
+                        Some(v) => v,
+                        None => {
+                            self.rejects
+                                .push(reject("key", None, "the row key is empty".into()));
+                            counts.rejected += 1;
+                            continue;
+                        }
+                    },
+                    None => format!("{file}:{line}"),
+                };
+                if let Some((f, l)) = seen_keys.get(&key) {
+                    self.rejects.push(reject(
+                        "key",
+                        Some(key.clone()),
+                        format!("duplicate key (first at {f}:{l})"),
+                    ));
+                    counts.rejected += 1;
+                    continue;
+                }
+                // Event time, observation time and value: a bad one rejects the row.
+                let time = match ts_col.map(|c| rows.time(c, r)) {
+                    None => None,
+                    Some(Ok(Some(t))) => Some(t),
+                    Some(Ok(None)) => {
+                        self.rejects.push(reject(
+                            "event.timestamp",
+                            None,
+                            "the event timestamp is empty".into(),
+                        ));
+                        counts.rejected += 1;
+                        continue;
+                    }
+                    Some(Err(bad)) => {
+                        self.rejects.push(reject(
+                            "event.timestamp",
+                            Some(bad),
+                            "not a timestamp (expected e.g. 2024-05-01 10:00:00 or RFC 3339)"
+                                .into(),
+                        ));
+                        counts.rejected += 1;
+                        continue;
+                    }
+                };
+                let observed = match obs_col.map(|c| rows.time(c, r)) {
+                    None => time,
+                    Some(Ok(t)) => t,
+                    Some(Err(bad)) => {
+                        self.rejects.push(reject(
+                            "observed_at",
+                            Some(bad),
+                            "not a timestamp".into(),
+                        ));
+                        counts.rejected += 1;
+                        continue;
+                    }
+                };
+                let value = match value_col.map(|c| rows.number(c, r)) {
+                    None => None,
+                    Some(Ok(v)) => v,
+                    Some(Err(bad)) => {
+                        self.rejects
+                            .push(reject("event.value", Some(bad), "not a number".into()));
+                        counts.rejected += 1;
+                        continue;
+                    }
+                };
+                // Identifiers of each participant.
+                let mut part_nodes: Vec<Vec<NodeId>> = Vec::with_capacity(person_types.len());
+                let mut pending_rejected = Vec::new();
+                for types in &person_types {
+                    let mut nodes = Vec::with_capacity(types.len());
+                    for (type_id, type_name, c) in types {
+                        let Some(raw) = rows.text(*c, r) else {
+                            continue;
+                        };
+                        match normalize(type_name, &raw) {
+                            Ok(Some(v)) => nodes.push(self.persons.intern(*type_id, &v)),
+                            Ok(None) => {}
+                            Err(why) => pending_rejected.push(Reject {
+                                source: name.clone(),
+                                file: file.clone(),
+                                line,
+                                column: Some(type_name.clone()),
+                                value: Some(raw),
+                                reason: why.to_string(),
+                            }),
+                        }
+                    }
+                    part_nodes.push(nodes);
+                }
+                let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(source.groups.len());
+                for (g, group) in source.groups.iter().enumerate() {
+                    let node = col(Slot::GroupIdentifier(g))
+                        .and_then(|c| rows.text(c, r))
+                        .and_then(|raw| {
+                            self.group_value(&group.group_type.value, &raw)
+                                .ok()
+                                .flatten()
+                        })
+                        .map(|v| {
+                            let t = self.groups.type_id(&group.group_type.value);
+                            self.groups.intern(t, &v)
+                        });
+                    group_nodes.push(node);
+                }
+                // A row that maps people or groups but names none of them belongs on no
+                // timeline: reject it. (A source that maps only events keeps its rows.)
+                let maps_entities = !person_types.is_empty() || !source.groups.is_empty();
+                if maps_entities
+                    && part_nodes.iter().all(Vec::is_empty)
+                    && group_nodes.iter().all(Option::is_none)
+                {
+                    self.rejects.push(Reject {
+                        source: name.clone(),
+                        file: file.clone(),
+                        line,
+                        column: None,
+                        value: None,
+                        reason: "no participant or group: every identifier is empty or invalid"
+                            .into(),
+                    });
+                    self.rejected_identifiers.append(&mut pending_rejected);
+                    counts.rejected += 1;
+                    continue;
+                }
+                self.rejected_identifiers.append(&mut pending_rejected);
+                seen_keys.insert(key.clone(), (file.clone(), line));
+                counts.loaded += 1;
+
+                let event_index = self.events.len() as u32;
+                if let Some(t) = time {
+                    let properties = if props.is_empty() {
+                        None
+                    } else {
+                        let map: serde_json::Map<String, serde_json::Value> = props
+                            .iter()
+                            .map(|(k, c)| (k.clone(), rows.json(*c, r)))
+                            .collect();
+                        Some(serde_json::Value::Object(map).to_string())
+                    };
+                    self.events.push(EventRecord {
+                        source: src,
+                        key: key.clone(),
+                        time: t,
+                        name: name_col
+                            .and_then(|c| rows.text(c, r))
+                            .unwrap_or_else(|| default_event_name.clone()),
+                        title: title_col.and_then(|c| rows.text(c, r)),
+                        value,
+                        currency: currency_col.and_then(|c| rows.text(c, r)),
+                        properties,
+                    });
+                }
+                for (p, nodes) in part_nodes.iter().enumerate() {
+                    let Some(&first) = nodes.first() else {
+                        continue;
+                    };
+                    for &n in nodes {
+                        self.persons.observe(n, observed);
+                        if n != first {
+                            self.persons.link(first, n);
+                        }
+                    }
+                    let part = &source.participants[p];
+                    if time.is_some() {
+                        self.participants
+                            .push((event_index, first, part.role.value.clone()));
+                    }
+                    for t in part.traits.keys() {
+                        if let Some(v) =
+                            col(Slot::Trait(p, t.clone())).and_then(|c| rows.text(c, r))
+                        {
+                            self.traits.push(TraitRecord {
+                                subject: Subject::Person(first),
+                                name: t.clone(),
+                                value: v,
+                                observed_at: observed,
+                                source: src,
+                                key: key.clone(),
+                            });
+                        }
+                    }
+                    for (m, membership) in part.memberships.iter().enumerate() {
+                        let gtype = &membership.group.value;
+                        let Some(raw) = col(Slot::Membership(p, m)).and_then(|c| rows.text(c, r))
+                        else {
+                            continue;
+                        };
+                        match self.group_value(gtype, &raw) {
+                            Ok(Some(v)) => {
+                                let t = self.groups.type_id(gtype);
+                                let g = self.groups.intern(t, &v);
+                                self.groups.observe(g, observed);
+                                self.memberships.push((first, g, observed));
+                            }
+                            Ok(None) => {}
+                            Err(why) => self.rejected_identifiers.push(Reject {
+                                source: name.clone(),
+                                file: file.clone(),
+                                line,
+                                column: Some(gtype.clone()),
+                                value: Some(raw),
+                                reason: why.to_string(),
+                            }),
+                        }
+                    }
+                }
+                for (g, group) in source.groups.iter().enumerate() {
+                    let Some(node) = group_nodes[g] else { continue };
+                    self.groups.observe(node, observed);
+                    for t in group.traits.keys() {
+                        if let Some(v) =
+                            col(Slot::GroupTrait(g, t.clone())).and_then(|c| rows.text(c, r))
+                        {
+                            self.traits.push(TraitRecord {
+                                subject: Subject::Group(node),
+                                name: t.clone(),
+                                value: v,
+                                observed_at: observed,
+                                source: src,
+                                key: key.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        debug_assert_eq!(counts.read, counts.loaded + counts.rejected);
+        self.counts.push(counts);
+    }
+}

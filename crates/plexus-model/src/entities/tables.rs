@@ -1,0 +1,388 @@
+//! Turning the resolved graphs and collected records into the warehouse tables.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::SchemaRef;
+use plexus_identity::{IdentityGraph, NodeId, Resolution, stable_id};
+
+use super::collect::{Collected, Reject, Subject};
+use super::rules::RuleRecord;
+use super::schema;
+
+/// One finished table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// Its schema.
+    pub schema: SchemaRef,
+    /// Its rows.
+    pub batch: RecordBatch,
+}
+
+fn text<S: AsRef<str>>(v: impl IntoIterator<Item = S>) -> ArrayRef {
+    Arc::new(
+        v.into_iter()
+            .map(|s| Some(s.as_ref().to_string()))
+            .collect::<StringArray>(),
+    )
+}
+fn opt_text(v: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
+    Arc::new(v.into_iter().collect::<StringArray>())
+}
+fn times(v: impl IntoIterator<Item = Option<i64>>) -> ArrayRef {
+    Arc::new(
+        v.into_iter()
+            .collect::<TimestampMicrosecondArray>()
+            .with_timezone("UTC"),
+    )
+}
+fn ints(v: impl IntoIterator<Item = i64>) -> ArrayRef {
+    Arc::new(v.into_iter().collect::<Int64Array>())
+}
+fn bools(v: impl IntoIterator<Item = bool>) -> ArrayRef {
+    Arc::new(v.into_iter().map(Some).collect::<BooleanArray>())
+}
+
+fn table(name: &'static str, schema: SchemaRef, columns: Vec<ArrayRef>) -> Table {
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns).expect("columns built to the table's schema");
+    Table {
+        name,
+        schema,
+        batch,
+    }
+}
+
+/// The latest value of trait `name` per entity index (latest observation wins; among equal
+/// times the one loaded last).
+fn latest_trait(
+    c: &Collected,
+    name: &str,
+    entities: usize,
+    entity_of: impl Fn(Subject) -> Option<u32>,
+) -> Vec<Option<String>> {
+    let mut best: Vec<Option<(i64, usize)>> = vec![None; entities];
+    for (i, t) in c.traits.iter().enumerate() {
+        if t.name != name {
+            continue;
+        }
+        let Some(e) = entity_of(t.subject) else {
+            continue;
+        };
+        let at = t.observed_at.unwrap_or(i64::MIN);
+        let slot = &mut best[e as usize];
+        if slot.is_none_or(|(b, _)| at >= b) {
+            *slot = Some((at, i));
+        }
+    }
+    best.into_iter()
+        .map(|b| b.map(|(_, i)| c.traits[i].value.clone()))
+        .collect()
+}
+
+fn span(g: &IdentityGraph, r: &Resolution) -> (Vec<Option<i64>>, Vec<Option<i64>>) {
+    let mut first = vec![None::<i64>; r.entities.len()];
+    let mut last = vec![None::<i64>; r.entities.len()];
+    for n in 0..g.len() as NodeId {
+        let e = r.entity_of[n as usize] as usize;
+        if let Some(t) = g.first_seen(n) {
+            first[e] = Some(first[e].map_or(t, |f| f.min(t)));
+        }
+        if let Some(t) = g.last_seen(n) {
+            last[e] = Some(last[e].map_or(t, |l| l.max(t)));
+        }
+    }
+    (first, last)
+}
+
+fn reject_table(name: &'static str, rows: &[Reject]) -> Table {
+    table(
+        name,
+        schema::rejects(),
+        vec![
+            text(rows.iter().map(|r| &r.source)),
+            text(rows.iter().map(|r| &r.file)),
+            ints(rows.iter().map(|r| r.line as i64)),
+            opt_text(rows.iter().map(|r| r.column.clone())),
+            opt_text(rows.iter().map(|r| r.value.clone())),
+            text(rows.iter().map(|r| &r.reason)),
+        ],
+    )
+}
+
+/// Resolves the collected graphs and builds every core table.
+pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
+    let pr = c.persons.resolve("per");
+    let gr = c.groups.resolve("grp");
+    let g = &c.groups;
+    let p = &c.persons;
+    let mut out = Vec::new();
+
+    // Group ids are typed: the same value in two group types is two groups.
+    let group_ids: Vec<String> = gr
+        .entities
+        .iter()
+        .map(|e| stable_id("grp", g.type_name(e.anchor), g.value(e.anchor)))
+        .collect();
+
+    // persons
+    let person_name = latest_trait(c, "name", pr.entities.len(), |s| match s {
+        Subject::Person(n) => Some(pr.entity_of[n as usize]),
+        Subject::Group(_) => None,
+    });
+    let mut email: Vec<Option<(i64, NodeId)>> = vec![None; pr.entities.len()];
+    let mut identifiers = vec![0i64; pr.entities.len()];
+    let mut records = vec![0i64; pr.entities.len()];
+    for n in 0..p.len() as NodeId {
+        let e = pr.entity_of[n as usize] as usize;
+        identifiers[e] += 1;
+        records[e] += i64::from(p.observations(n));
+        if p.type_name(n) == "email" {
+            let seen = p.last_seen(n).unwrap_or(i64::MIN);
+            let better = match email[e] {
+                None => true,
+                Some((t, m)) => seen > t || (seen == t && p.value(n) < p.value(m)),
+            };
+            if better {
+                email[e] = Some((seen, n));
+            }
+        }
+    }
+    let (first, last) = span(p, &pr);
+    out.push(table(
+        "persons",
+        schema::persons(),
+        vec![
+            text(pr.entities.iter().map(|e| &e.id)),
+            opt_text(person_name),
+            opt_text(email.iter().map(|m| m.map(|(_, n)| p.value(n).to_string()))),
+            times(first),
+            times(last),
+            ints(identifiers),
+            ints(records),
+        ],
+    ));
+
+    // person_identifiers, in entity then type then value order
+    let mut nodes: Vec<NodeId> = (0..p.len() as NodeId).collect();
+    nodes.sort_by(|&a, &b| {
+        pr.entity_of[a as usize]
+            .cmp(&pr.entity_of[b as usize])
+            .then_with(|| p.type_name(a).cmp(p.type_name(b)))
+            .then_with(|| p.value(a).cmp(p.value(b)))
+    });
+    out.push(table(
+        "person_identifiers",
+        schema::person_identifiers(),
+        vec![
+            text(nodes.iter().map(|&n| &pr.entity(n).id)),
+            text(nodes.iter().map(|&n| p.type_name(n))),
+            text(nodes.iter().map(|&n| p.value(n))),
+            times(nodes.iter().map(|&n| p.first_seen(n))),
+            times(nodes.iter().map(|&n| p.last_seen(n))),
+            ints(nodes.iter().map(|&n| i64::from(p.observations(n)))),
+            bools(nodes.iter().map(|&n| pr.entity(n).anchor == n)),
+        ],
+    ));
+
+    // memberships: mapped ones and corporate email domains, one row per (person, group)
+    // (person, group) -> (first seen, last seen, records)
+    type Evidence = (Option<i64>, Option<i64>, i64);
+    let mut member: std::collections::BTreeMap<(u32, u32), Evidence> = Default::default();
+    let mut add = |person: u32, group: u32, first: Option<i64>, last: Option<i64>, n: i64| {
+        let entry = member.entry((person, group)).or_insert((None, None, 0));
+        entry.0 = match (entry.0, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        entry.1 = match (entry.1, last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        entry.2 += n;
+    };
+    for &(pn, gn, at) in &c.memberships {
+        add(
+            pr.entity_of[pn as usize],
+            gr.entity_of[gn as usize],
+            at,
+            at,
+            1,
+        );
+    }
+    for &(pn, gn) in &c.email_domain_links {
+        add(
+            pr.entity_of[pn as usize],
+            gr.entity_of[gn as usize],
+            p.first_seen(pn),
+            p.last_seen(pn),
+            i64::from(p.observations(pn)),
+        );
+    }
+    let mut members = vec![0i64; gr.entities.len()];
+    for (_, gi) in member.keys() {
+        members[*gi as usize] += 1;
+    }
+    out.push(table(
+        "memberships",
+        schema::memberships(),
+        vec![
+            text(member.keys().map(|(pi, _)| &pr.entities[*pi as usize].id)),
+            text(member.keys().map(|(_, gi)| &group_ids[*gi as usize])),
+            text(
+                member
+                    .keys()
+                    .map(|(_, gi)| g.type_name(gr.entities[*gi as usize].anchor)),
+            ),
+            times(member.values().map(|v| v.0)),
+            times(member.values().map(|v| v.1)),
+            ints(member.values().map(|v| v.2)),
+        ],
+    ));
+
+    // groups
+    let group_name = latest_trait(c, "name", gr.entities.len(), |s| match s {
+        Subject::Group(n) => Some(gr.entity_of[n as usize]),
+        Subject::Person(_) => None,
+    });
+    let (gfirst, glast) = span(g, &gr);
+    out.push(table(
+        "groups",
+        schema::groups(),
+        vec![
+            text(&group_ids),
+            text(gr.entities.iter().map(|e| g.type_name(e.anchor))),
+            text(gr.entities.iter().map(|e| g.value(e.anchor))),
+            opt_text(group_name),
+            times(gfirst),
+            times(glast),
+            ints(members),
+        ],
+    ));
+    let mut gnodes: Vec<NodeId> = (0..g.len() as NodeId).collect();
+    gnodes.sort_by(|&a, &b| {
+        gr.entity_of[a as usize]
+            .cmp(&gr.entity_of[b as usize])
+            .then_with(|| g.value(a).cmp(g.value(b)))
+    });
+    out.push(table(
+        "group_identifiers",
+        schema::group_identifiers(),
+        vec![
+            text(
+                gnodes
+                    .iter()
+                    .map(|&n| &group_ids[gr.entity_of[n as usize] as usize]),
+            ),
+            text(gnodes.iter().map(|&n| {
+                if c.email_domain_groups.iter().any(|t| t == g.type_name(n)) {
+                    "domain"
+                } else {
+                    g.type_name(n)
+                }
+            })),
+            text(gnodes.iter().map(|&n| g.value(n))),
+            times(gnodes.iter().map(|&n| g.first_seen(n))),
+            times(gnodes.iter().map(|&n| g.last_seen(n))),
+            bools(gnodes.iter().map(|&n| gr.entity(n).anchor == n)),
+        ],
+    ));
+
+    // events and participants
+    let event_ids: Vec<String> = c
+        .events
+        .iter()
+        .map(|e| stable_id("evt", &c.sources[e.source as usize], &e.key))
+        .collect();
+    out.push(table(
+        "events",
+        schema::events(),
+        vec![
+            text(&event_ids),
+            text(c.events.iter().map(|e| &c.sources[e.source as usize])),
+            text(c.events.iter().map(|e| &e.key)),
+            times(c.events.iter().map(|e| Some(e.time))),
+            text(c.events.iter().map(|e| &e.name)),
+            opt_text(c.events.iter().map(|e| e.title.clone())),
+            Arc::new(c.events.iter().map(|e| e.value).collect::<Float64Array>()),
+            opt_text(c.events.iter().map(|e| e.currency.clone())),
+            opt_text(c.events.iter().map(|e| e.properties.clone())),
+        ],
+    ));
+    out.push(table(
+        "participants",
+        schema::participants(),
+        vec![
+            text(
+                c.participants
+                    .iter()
+                    .map(|(e, _, _)| &event_ids[*e as usize]),
+            ),
+            text(c.participants.iter().map(|(_, n, _)| &pr.entity(*n).id)),
+            text(c.participants.iter().map(|_| "person")),
+            text(c.participants.iter().map(|(_, _, r)| r)),
+        ],
+    ));
+
+    // traits
+    let subject = |s: Subject| match s {
+        Subject::Person(n) => (pr.entity(n).id.as_str(), "person"),
+        Subject::Group(n) => (
+            group_ids[gr.entity_of[n as usize] as usize].as_str(),
+            "group",
+        ),
+    };
+    out.push(table(
+        "traits",
+        schema::traits(),
+        vec![
+            text(c.traits.iter().map(|t| subject(t.subject).0)),
+            text(c.traits.iter().map(|t| subject(t.subject).1)),
+            text(c.traits.iter().map(|t| &t.name)),
+            text(c.traits.iter().map(|t| &t.value)),
+            times(c.traits.iter().map(|t| t.observed_at)),
+            text(c.traits.iter().map(|t| &c.sources[t.source as usize])),
+            text(c.traits.iter().map(|t| &t.key)),
+        ],
+    ));
+
+    // identity_rules
+    let rule_entity = |r: &RuleRecord| -> String {
+        if r.kind == "merge" {
+            p.lookup(&r.identifier_type, &r.to_value)
+                .map(|n| pr.entity(n).id.clone())
+                .unwrap_or_default()
+        } else {
+            c.email_domain_groups
+                .first()
+                .and_then(|t| g.lookup(t, &r.to_value))
+                .map(|n| group_ids[gr.entity_of[n as usize] as usize].clone())
+                .unwrap_or_default()
+        }
+    };
+    out.push(table(
+        "identity_rules",
+        schema::identity_rules(),
+        vec![
+            text(rules.iter().map(|r| r.kind)),
+            text(rules.iter().map(|r| &r.file)),
+            ints(rules.iter().map(|r| r.line as i64)),
+            text(rules.iter().map(|r| &r.identifier_type)),
+            text(rules.iter().map(|r| &r.from_value)),
+            text(rules.iter().map(|r| &r.to_value)),
+            text(rules.iter().map(rule_entity)),
+            bools(rules.iter().map(|r| r.both_seen)),
+        ],
+    ));
+    out.push(reject_table("rejects", &c.rejects));
+    out.push(reject_table(
+        "rejected_identifiers",
+        &c.rejected_identifiers,
+    ));
+    out
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, with what it needs installed. Used by the README and by .ci/run.
+#   scripts/test.sh            format check, clippy, every test (unit, integration, doc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One target dir that survives between runs (a cold DataFusion build takes 20-30 minutes).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/plexus-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+# Tools the tests use.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "==> installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if ! need python3; then
+  echo "==> installing python3 (the JaffleGaggle figure checker is a Python script)"
+  apt-get update -qq && apt-get install -y -qq python3 >/dev/null
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> cargo nextest run"
+cargo nextest run --workspace --no-fail-fast
+
+echo "==> doc tests"
+cargo test --workspace --doc --quiet
