@@ -2,6 +2,8 @@
 //! and a hint, or JSON for programs.
 
 use miette::{Diagnostic as MietteDiagnostic, LabeledSpan, NamedSource, SourceSpan};
+use std::path::Path;
+
 use plexus_config::Diagnostic;
 
 /// A problem in a project, as miette renders it: message, the line of the file, a hint.
@@ -44,16 +46,27 @@ impl Problem {
                 .map(|(o, len)| SourceSpan::new(o.into(), len)),
             _ => None,
         };
-        let position = d.position();
+        let shown = display_path(&d.file);
+        let position = plexus_config::position(Path::new(&shown), d.line, d.column);
         Problem {
             message: format!("{position}: {}", d.message),
             help: d.hint.clone(),
             source_code: text
                 .filter(|_| span.is_some())
-                .map(|t| NamedSource::new(d.file.display().to_string(), t)),
+                .map(|t| NamedSource::new(shown, t)),
             span,
         }
     }
+}
+
+/// `path` relative to the current folder when it lies below it, as people type it.
+pub fn display_path(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Byte offset and length of the token at (line, column), 1-based.

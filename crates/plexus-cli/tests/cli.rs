@@ -354,3 +354,34 @@ fn help_shows_examples() {
         .success()
         .stdout(predicate::str::contains("--format"));
 }
+
+#[test]
+fn check_output_for_people() {
+    let dir = scaffold();
+    let yml = dir.path().join("plexus.yml");
+    edit(&yml, "timestamp: signed_up_at", "timestamp: signed_upat");
+    edit(&yml, "path: data/orders.csv", "path: data/order.csv");
+    let err = stderr_of(plexus().arg("check").current_dir(dir.path()));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn query_table_for_people() {
+    let dir = scaffold();
+    plexus()
+        .args(["build", "-q", "--project"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = plexus()
+        .args([
+            "sql",
+            "SELECT name, email, identifiers, first_seen FROM persons ORDER BY first_seen",
+            "--project",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -188,18 +188,23 @@ impl Project {
         Diagnostic::new(&self.config_file, message).at_location(&span.referenced)
     }
 
-    /// Resolves a path setting: expands `${VAR}` and makes it relative to the project folder.
-    pub fn resolve_path(&self, path: &Spanned<String>) -> Result<PathBuf, Diagnostic> {
-        let expanded = env::expand(&path.value).map_err(|e| {
+    /// Expands `${VAR}` in a path setting, keeping it as written otherwise.
+    pub fn expand_path(&self, path: &Spanned<String>) -> Result<String, Diagnostic> {
+        env::expand(&path.value).map_err(|e| {
             self.diag_at(path, format!("cannot expand `{}`: {e}", path.value))
                 .with_hint("set the variable, or give a default with `${NAME:-default}`")
-        })?;
-        Ok(self.root.join(expanded))
+        })
+    }
+
+    /// Resolves a path setting: expands `${VAR}` and makes it relative to the project folder.
+    pub fn resolve_path(&self, path: &Spanned<String>) -> Result<PathBuf, Diagnostic> {
+        Ok(self.root.join(self.expand_path(path)?))
     }
 
     /// The files a source reads, sorted: its path, or every match of its glob.
     pub fn source_files(&self, source: &SourceConfig) -> Result<Vec<PathBuf>, Diagnostic> {
-        let path = self.resolve_path(&source.path)?;
+        let written = self.expand_path(&source.path)?;
+        let path = self.root.join(&written);
         let text = path.to_string_lossy().to_string();
         let is_glob = text.contains(['*', '?', '[']);
         if !is_glob {
@@ -210,9 +215,8 @@ impl Project {
                 .diag_at(
                     &source.path,
                     format!(
-                        "source `{}`: file `{}` does not exist",
-                        source.name.value,
-                        path.display()
+                        "source `{}`: file `{written}` does not exist",
+                        source.name.value
                     ),
                 )
                 .with_hint("paths are relative to the folder holding plexus.yml"));
@@ -236,9 +240,8 @@ impl Project {
                 .diag_at(
                     &source.path,
                     format!(
-                        "source `{}`: no file matches `{}`",
-                        source.name.value,
-                        path.display()
+                        "source `{}`: no file matches `{written}`",
+                        source.name.value
                     ),
                 )
                 .with_hint(
@@ -413,10 +416,18 @@ pub fn parse(text: &str, file: &Path) -> Result<ProjectConfig, ConfigError> {
     })
 }
 
-/// The message without the snippet serde-saphyr may render below it.
+/// The message without the snippet serde-saphyr may render below it, and without its own
+/// `line N column M:` prefix (the diagnostic carries the position).
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or(message).trim();
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((position, rest)) if position.contains(" column ") => rest.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 /// A hint for common serde messages: the closest allowed key for an unknown one.

@@ -15,6 +15,11 @@ fn unknown_top_level_key_names_line_and_allowed_keys() {
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].line, Some(2), "{d:?}");
     assert!(d[0].message.contains("sorces"), "{}", d[0].message);
+    assert!(
+        d[0].message.starts_with("unknown field"),
+        "no repeated position: {}",
+        d[0].message
+    );
     let hint = d[0].hint.as_deref().unwrap_or_default();
     assert!(hint.contains("did you mean `sources`"), "{hint}");
 }
