@@ -81,10 +81,12 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
     let mut rejects = Vec::new();
     let mut record = csv::ByteRecord::new();
     let mut start = reader.position().byte() as usize;
-    let mut start_line = reader.position().line();
+    // Newlines before byte `counted` of `body`.
+    let mut counted = 0usize;
+    let mut lines_before = 0usize;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(start_line, |p| p.line());
+            let line = e.position().map_or(lines_before as u64 + 1, |p| p.line());
             malformed(
                 line,
                 format!("cannot parse the row: {e}"),
@@ -94,9 +96,18 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
         if !more {
             break;
         }
-        let line = record.position().map_or(start_line, |p| p.line());
+        // The line a record starts on, counted from the bytes: the csv crate's own count
+        // lags by one after CRLF terminators.
         let end = reader.position().byte() as usize;
         let raw = &body[start.min(body.len())..end.min(body.len())];
+        let lead = raw
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let first = start.min(body.len()) + lead;
+        lines_before += memchr_count(b'\n', &body[counted.min(first)..first]);
+        counted = first;
+        let line = lines_before as u64 + 1;
         if memchr_count(b'"', raw) % 2 == 1 {
             return Err(malformed(
                 line,
@@ -105,7 +116,6 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
             ));
         }
         start = end;
-        start_line = reader.position().line();
         if record.len() != names.len() {
             rejects.push(RowReject {
                 line,
@@ -167,4 +177,117 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
 
 fn memchr_count(needle: u8, haystack: &[u8]) -> usize {
     haystack.iter().filter(|&&b| b == needle).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Int64Type;
+    use proptest::prelude::*;
+
+    fn read_bytes(bytes: &[u8]) -> Result<RawRows, IngestError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, bytes).unwrap();
+        read_csv("t", &path)
+    }
+
+    fn text(rows: &RawRows, col: usize, row: usize) -> String {
+        let c = &rows.columns[col];
+        let s = datafusion::arrow::compute::cast(c, &datafusion::arrow::datatypes::DataType::Utf8)
+            .unwrap();
+        let s = s.as_string::<i32>();
+        if s.is_null(row) {
+            "NULL".into()
+        } else {
+            s.value(row).to_string()
+        }
+    }
+
+    #[test]
+    fn rfc4180_bom_crlf_quoted_commas_quotes_and_newlines() {
+        let data = b"\xEF\xBB\xBFid,name,note\r\n1,\"Doe, Jane\",\"said \"\"hi\"\"\"\r\n2,Bob,\"two\r\nlines\"\r\n3,Eve,\r\n";
+        let rows = read_bytes(data).unwrap();
+        assert_eq!(
+            rows.names,
+            ["id", "name", "note"],
+            "BOM stripped from the first column name"
+        );
+        assert_eq!(
+            rows.lines,
+            [2, 3, 5],
+            "each row keeps the line it starts on"
+        );
+        assert_eq!(text(&rows, 1, 0), "Doe, Jane");
+        assert_eq!(text(&rows, 2, 0), "said \"hi\"");
+        assert_eq!(text(&rows, 2, 1), "two\r\nlines");
+        assert_eq!(text(&rows, 2, 2), "NULL", "empty field is NULL");
+        assert_eq!(
+            rows.columns[0]
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec(),
+            [1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn wrong_field_count_rejects_the_row_only() {
+        let rows = read_bytes(b"a,b\n1,2\n3\n4,5,6\n7,8\n").unwrap();
+        assert_eq!(rows.lines, [2, 5]);
+        let reasons: Vec<_> = rows
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (3, "expected 2 fields, found 1"),
+                (4, "expected 2 fields, found 3")
+            ]
+        );
+    }
+
+    #[test]
+    fn unclosed_quote_is_an_error_at_its_line() {
+        let err = read_bytes(b"a,b\n1,2\n3,\"open\n4,5\n").unwrap_err();
+        assert!(
+            matches!(err, IngestError::Malformed { line: 3, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn header_problems_are_errors() {
+        assert!(read_bytes(b"").is_err());
+        assert!(read_bytes(b"a,a\n1,2\n").is_err());
+        assert!(read_bytes(b"a,,c\n1,2,3\n").is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_rejects_the_row() {
+        let rows = read_bytes(b"a,b\n1,\xff\n2,ok\n").unwrap();
+        assert_eq!(rows.lines, [3]);
+        assert_eq!(rows.rejects[0].line, 2);
+        assert_eq!(rows.rejects[0].column.as_deref(), Some("b"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            if let Ok(rows) = read_bytes(&bytes) {
+                for c in &rows.columns {
+                    prop_assert_eq!(c.len(), rows.lines.len());
+                }
+            }
+        }
+
+        #[test]
+        fn csv_like_bytes_never_panic(s in "[a-c,\"\r\n0-9 ]{0,200}") {
+            let _ = read_bytes(s.as_bytes());
+        }
+    }
 }

@@ -82,3 +82,38 @@ pub fn read_ndjson(source: &str, path: &Path) -> Result<RawRows, IngestError> {
         rejects,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn read_bytes(bytes: &[u8]) -> Result<RawRows, IngestError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ndjson");
+        std::fs::write(&path, bytes).unwrap();
+        read_ndjson("t", &path)
+    }
+
+    #[test]
+    fn bad_lines_are_rejected_and_good_ones_load() {
+        let rows = read_bytes(b"{\"a\": 1, \"b\": \"x\"}\n\n[1,2]\n{oops\r\n{\"a\": 2}\n").unwrap();
+        assert_eq!(rows.lines, [1, 5]);
+        let rejected: Vec<u64> = rows.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(rejected, [3, 4]);
+        assert_eq!(rows.names, ["a", "b"]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = read_bytes(&bytes);
+        }
+
+        #[test]
+        fn json_like_lines_never_panic(s in "(\\{\"[ab]\": ?(1|\"x\"|null|\\[1\\]|\\{\\}|true|1\\.5)\\}\n){0,12}") {
+            let _ = read_bytes(s.as_bytes());
+        }
+    }
+}
