@@ -385,3 +385,84 @@ fn query_table_for_people() {
     assert!(out.status.success());
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn parquet_and_ndjson_sources() {
+    // A Parquet file written by one project is a source of another; so is NDJSON.
+    let first = scaffold();
+    plexus()
+        .args(["build", "-q", "--project"])
+        .arg(first.path())
+        .assert()
+        .success();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("data")).unwrap();
+    plexus()
+        .args(["export", "persons", "--format", "parquet", "-o"])
+        .arg(p.join("data/people.parquet"))
+        .arg("--project")
+        .arg(first.path())
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("data/clicks.ndjson"),
+        "{\"who\": \"ADA@analytical.io\", \"at\": \"2024-06-01T10:00:00Z\", \"page\": \"/pricing\"}\n\
+         not json\n\
+         {\"who\": \"grace@cobol.dev\", \"at\": \"2024-06-02T11:00:00+02:00\", \"page\": \"/docs\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("plexus.yml"),
+        "name: formats\n\
+         sources:\n\
+         \x20 - name: people\n\
+         \x20   type: parquet\n\
+         \x20   path: data/*.parquet\n\
+         \x20   key: person_id\n\
+         \x20   observed_at: first_seen\n\
+         \x20   participants:\n\
+         \x20     - role: person\n\
+         \x20       identifiers: { email: email }\n\
+         \x20       traits: { name: name }\n\
+         \x20 - name: clicks\n\
+         \x20   type: ndjson\n\
+         \x20   path: data/clicks.ndjson\n\
+         \x20   event: { timestamp: at, name: \"'page_viewed'\", properties: { page: page } }\n\
+         \x20   participants:\n\
+         \x20     - role: visitor\n\
+         \x20       identifiers: { email: who }\n",
+    )
+    .unwrap();
+    let out = plexus()
+        .args(["build", "--json", "--project"])
+        .arg(p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["persons"], 3, "{report:#}");
+    let clicks = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "clicks")
+        .unwrap();
+    assert_eq!(
+        (
+            clicks["rows_read"].as_u64(),
+            clicks["rows_rejected"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    plexus()
+        .args(["sql", "SELECT p.name, e.timestamp, e.properties FROM events e JOIN participants pa USING (event_id) JOIN persons p ON p.person_id = pa.entity_id ORDER BY e.timestamp", "--format", "csv", "--project"])
+        .arg(p)
+        .assert()
+        .success()
+        .stdout("name,timestamp,properties\nAda Lovelace,2024-06-01 10:00:00,\"{\"\"page\"\":\"\"/pricing\"\"}\"\nGrace Hopper,2024-06-02 09:00:00,\"{\"\"page\"\":\"\"/docs\"\"}\"\n");
+}
