@@ -13,8 +13,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DFSchema, SchemaError};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{Expr as DfExpr, ExprSchemable};
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::ExprSchemable;
+use datafusion::prelude::{DataFrame, SessionContext, col};
 use plexus_config::{Diagnostic, Expr, Project, SourceConfig, closest};
 
 use crate::IngestError;
@@ -240,16 +240,14 @@ async fn plan(
     project: &Project,
     source: &SourceConfig,
     table: &SourceTable,
-) -> Result<(Layout, Vec<DfExpr>, String), IngestError> {
+) -> Result<(Layout, DataFrame, String), IngestError> {
+    let engine = |error| IngestError::Engine {
+        source_name: table.name.clone(),
+        error,
+    };
     let layout = Layout::of(source);
     let scratch = register(ctx, table)?;
-    let df = ctx
-        .table(scratch.as_str())
-        .await
-        .map_err(|error| IngestError::Engine {
-            source_name: table.name.clone(),
-            error,
-        })?;
+    let df = ctx.table(scratch.as_str()).await.map_err(engine)?;
     let schema: DFSchema = df.schema().clone();
     let columns: Vec<String> = table
         .schema
@@ -258,6 +256,7 @@ async fn plan(
         .map(|f| f.name().clone())
         .filter(|n| !is_hidden(n))
         .collect();
+    // Parse every expression; check what each gives.
     let mut exprs = Vec::with_capacity(layout.fields.len());
     let mut problems = Vec::new();
     for (i, field) in layout.fields.iter().enumerate() {
@@ -268,19 +267,6 @@ async fn plan(
                 continue;
             }
         };
-        // Type-check by planning a zero-row projection of this expression alone.
-        let single = df
-            .clone()
-            .select(vec![expr.clone().alias("v")])
-            .and_then(|d| d.limit(0, Some(0)));
-        let checked = match single {
-            Ok(d) => d.collect().await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = checked {
-            problems.push(describe(project, source, field, &e, &columns));
-            continue;
-        }
         match expr.get_type(&schema) {
             Ok(dt) => {
                 if let Err(msg) = accepts(&field.slot, &dt) {
@@ -298,11 +284,40 @@ async fn plan(
         }
         exprs.push(expr.alias(format!("c{i}")));
     }
-    if problems.is_empty() {
-        Ok((layout, exprs, scratch))
-    } else {
-        Err(IngestError::Config(problems))
+    if !problems.is_empty() {
+        return Err(IngestError::Config(problems));
     }
+    // Plan the whole projection once (the analyzer's type coercion runs here). Only if that
+    // fails, plan each expression alone to name the one at fault and its line.
+    let mut select = vec![col(FILE_COLUMN), col(LINE_COLUMN)];
+    select.extend(exprs.iter().cloned());
+    let whole = df.clone().select(select);
+    if let Ok(planned) = &whole
+        && planned.clone().into_optimized_plan().is_ok()
+    {
+        return Ok((layout, whole.map_err(engine)?, scratch));
+    }
+    for (field, expr) in layout.fields.iter().zip(&exprs) {
+        let single = df
+            .clone()
+            .select(vec![expr.clone()])
+            .and_then(|d| d.into_optimized_plan());
+        if let Err(e) = single {
+            problems.push(describe(project, source, field, &e, &columns));
+        }
+    }
+    if problems.is_empty() {
+        // Every expression plans alone but not together: report the engine's message.
+        return Err(engine(
+            whole
+                .and_then(|d| d.into_optimized_plan())
+                .err()
+                .unwrap_or_else(|| {
+                    DataFusionError::Internal("mapping failed to plan for no reason given".into())
+                }),
+        ));
+    }
+    Err(IngestError::Config(problems))
 }
 
 /// Turns a DataFusion planning error into a diagnostic at the expression's line.
@@ -356,23 +371,11 @@ pub async fn map_source(
     source: &SourceConfig,
     table: &SourceTable,
 ) -> Result<MappedSource, IngestError> {
-    let (layout, exprs, scratch) = plan(ctx, project, source, table).await?;
-    let engine = |error| IngestError::Engine {
+    let (layout, df, scratch) = plan(ctx, project, source, table).await?;
+    let batches = df.collect().await.map_err(|error| IngestError::Engine {
         source_name: table.name.clone(),
         error,
-    };
-    let df = ctx.table(scratch.as_str()).await.map_err(engine)?;
-    let mut select = vec![
-        datafusion::prelude::col(FILE_COLUMN),
-        datafusion::prelude::col(LINE_COLUMN),
-    ];
-    select.extend(exprs);
-    let batches = df
-        .select(select)
-        .map_err(engine)?
-        .collect()
-        .await
-        .map_err(engine)?;
+    })?;
     let _ = ctx.deregister_table(scratch.as_str());
     Ok(MappedSource {
         name: table.name.clone(),
