@@ -41,17 +41,7 @@ fn init_check_build_query_export() {
         .assert()
         .success()
         .stdout(predicate::str::contains("ok"));
-    let out = plexus()
-        .args(["build", "--json", "--project"])
-        .arg(p)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(plexus().args(["build", "--json", "--project"]).arg(p));
     assert_eq!(
         report["persons"], 3,
         "ADA@… in orders is Ada from customers: {report:#}"
@@ -205,23 +195,12 @@ fn bad_rows_are_rejected_with_reasons_and_counts_reconcile() {
     let mut text = std::fs::read_to_string(&orders).unwrap();
     text.push_str("A-104,x@y.io,12.00,EUR,not-a-date\nA-105,x@y.io,lots,EUR,2024-05-01 10:00:00\nA-106,x@y.io,1.00\nA-100,dup@y.io,1.00,EUR,2024-05-01 10:00:00\n");
     std::fs::write(&orders, text).unwrap();
-    let out = plexus()
-        .args(["build", "--json", "--project"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = json_of(
+        plexus()
+            .args(["build", "--json", "--project"])
+            .arg(dir.path()),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let orders = report["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "orders")
-        .unwrap();
+    let orders = source_report(&report, "orders");
     assert_eq!(orders["rows_read"], 8);
     assert_eq!(orders["rows_loaded"], 4);
     assert_eq!(orders["rows_rejected"], 4);
@@ -434,24 +413,9 @@ fn parquet_and_ndjson_sources() {
          \x20       identifiers: { email: who }\n",
     )
     .unwrap();
-    let out = plexus()
-        .args(["build", "--json", "--project"])
-        .arg(p)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(plexus().args(["build", "--json", "--project"]).arg(p));
     assert_eq!(report["persons"], 3, "{report:#}");
-    let clicks = report["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "clicks")
-        .unwrap();
+    let clicks = source_report(&report, "clicks");
     assert_eq!(
         (
             clicks["rows_read"].as_u64(),

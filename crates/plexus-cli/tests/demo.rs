@@ -11,17 +11,7 @@ use common::*;
 fn demo_builds_and_matches_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("demo");
-    let out = plexus()
-        .args(["demo", "--json", "--dir"])
-        .arg(&project)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_of(plexus().args(["demo", "--json", "--dir"]).arg(&project));
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(project.join("ground_truth/summary.json")).unwrap(),
     )

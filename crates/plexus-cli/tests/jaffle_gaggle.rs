@@ -19,18 +19,12 @@ fn build() -> Built {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("jaffle_gaggle");
     copy_tree(&repo_root().join("examples/jaffle_gaggle"), &project);
-    let output = plexus()
-        .args(["build", "--json", "--project"])
-        .arg(&project)
-        .env("JAFFLE_GAGGLE_DATA", jaffle_data())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "build failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let report = json_of(
+        plexus()
+            .args(["build", "--json", "--project"])
+            .arg(&project)
+            .env("JAFFLE_GAGGLE_DATA", jaffle_data()),
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     for t in ["contacts", "gaggles", "corporate_accounts"] {
@@ -68,15 +62,7 @@ fn jaffle_gaggle_outputs_match_the_spec() {
         assert_eq!(s["rows_read"], s["rows_loaded"], "{s}");
         assert_eq!(s["rows_rejected"], 0, "{s}");
     }
-    let source = |n: &str| {
-        b.report["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let source = |n: &str| source_report(&b.report, n);
     assert_eq!(source("raw_users")["rows_read"], 5781);
     assert_eq!(source("raw_gaggles")["rows_read"], 823);
     assert_eq!(source("raw_events")["rows_read"], 120266);

@@ -58,3 +58,24 @@ pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// Runs a command that must succeed and print JSON on stdout; returns the JSON.
+pub fn json_of(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.output().expect("command runs");
+    assert!(
+        out.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// The entry of source `name` in a build report.
+pub fn source_report<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .find(|s| s["name"] == name)
+        .expect("source in report")
+}
