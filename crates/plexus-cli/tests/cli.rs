@@ -430,3 +430,38 @@ fn parquet_and_ndjson_sources() {
         .success()
         .stdout("name,timestamp,properties\nAda Lovelace,2024-06-01 10:00:00,\"{\"\"page\"\":\"\"/pricing\"\"}\"\nGrace Hopper,2024-06-02 09:00:00,\"{\"\"page\"\":\"\"/docs\"\"}\"\n");
 }
+
+#[test]
+fn files_of_one_source_that_disagree() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("data")).unwrap();
+    std::fs::write(
+        p.join("plexus.yml"),
+        "name: parts\nsources:\n  - name: hits\n    type: ndjson\n    path: data/*.ndjson\n    event: { timestamp: at }\n    participants:\n      - role: user\n        identifiers: { email: who }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("data/a.ndjson"),
+        "{\"who\": \"a@x.io\", \"at\": \"2024-01-01\", \"meta\": {\"n\": 1}}\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("data/b.ndjson"), "garbage\nmore garbage\n").unwrap();
+    let report = json_of(plexus().args(["build", "--json", "--project"]).arg(p));
+    let hits = source_report(&report, "hits");
+    assert_eq!(
+        (hits["rows_read"].as_u64(), hits["rows_rejected"].as_u64()),
+        (Some(3), Some(2))
+    );
+
+    std::fs::write(
+        p.join("data/b.ndjson"),
+        "{\"who\": \"b@x.io\", \"at\": \"2024-01-02\", \"meta\": [1, 2]}\n",
+    )
+    .unwrap();
+    let err = stderr_of(plexus().args(["build", "--project"]).arg(p));
+    assert!(
+        err.contains("b.ndjson") && err.contains("column `meta`"),
+        "{err}"
+    );
+}

@@ -227,6 +227,9 @@ pub async fn check_mapping(
     source: &SourceConfig,
     table: &SourceTable,
 ) -> Vec<Diagnostic> {
+    if table.public_schema().fields().is_empty() {
+        return Vec::new();
+    }
     match plan(ctx, project, source, table).await {
         Ok(_) => Vec::new(),
         Err(IngestError::Config(d)) => d,
@@ -371,6 +374,14 @@ pub async fn map_source(
     source: &SourceConfig,
     table: &SourceTable,
 ) -> Result<MappedSource, IngestError> {
+    if table.public_schema().fields().is_empty() {
+        // No file gave a single row to learn columns from: nothing to map.
+        return Ok(MappedSource {
+            name: table.name.clone(),
+            layout: Layout::of(source),
+            batches: Vec::new(),
+        });
+    }
     let (layout, df, scratch) = plan(ctx, project, source, table).await?;
     let batches = df.collect().await.map_err(|error| IngestError::Engine {
         source_name: table.name.clone(),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::compute::can_cast_types;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use plexus_config::{Project, SourceConfig, SourceKind};
 
@@ -133,11 +134,15 @@ pub fn read_source(project: &Project, source: &SourceConfig) -> Result<SourceTab
             file: rel.clone(),
             reject,
         }));
-        parts.push((rel, rows));
+        // A file that yields no columns (NDJSON whose every line was rejected) adds its
+        // rejects only.
+        if !rows.names.is_empty() {
+            parts.push((rel, file.clone(), rows));
+        }
     }
-    let schema = unify(&name, &files, &parts)?;
+    let schema = unify(&name, &parts)?;
     let mut batches = Vec::with_capacity(parts.len());
-    for (rel, rows) in parts {
+    for (rel, _, rows) in parts {
         let n = rows.lines.len();
         let mut columns = Vec::with_capacity(schema.fields().len());
         for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
@@ -151,7 +156,7 @@ pub fn read_source(project: &Project, source: &SourceConfig) -> Result<SourceTab
                 col.clone()
             } else {
                 datafusion::arrow::compute::cast(col, field.data_type())
-                    .expect("cast to text always works")
+                    .expect("unify only widens to text where the cast is supported")
             });
         }
         columns.push(Arc::new(StringArray::from(vec![rel.as_str(); n])));
@@ -170,12 +175,8 @@ pub fn read_source(project: &Project, source: &SourceConfig) -> Result<SourceTab
 
 /// One schema for all files of a source: the first file's columns, types widened to text
 /// where files disagree. A file missing a column is an error naming both files.
-fn unify(
-    source: &str,
-    files: &[PathBuf],
-    parts: &[(String, RawRows)],
-) -> Result<SchemaRef, IngestError> {
-    let Some((_, first)) = parts.first() else {
+fn unify(source: &str, parts: &[(String, PathBuf, RawRows)]) -> Result<SchemaRef, IngestError> {
+    let Some((_, first_path, first)) = parts.first() else {
         return Ok(Arc::new(Schema::empty()));
     };
     let mut fields: Vec<Field> = first
@@ -184,23 +185,40 @@ fn unify(
         .zip(&first.columns)
         .map(|(n, c)| Field::new(n, c.data_type().clone(), true))
         .collect();
-    for (k, (_, rows)) in parts.iter().enumerate().skip(1) {
+    for (_, path, rows) in parts.iter().skip(1) {
         for field in &mut fields {
             match rows.names.iter().position(|c| c == field.name()) {
                 None => {
                     return Err(IngestError::Malformed {
                         source_name: source.to_string(),
-                        path: files[k].clone(),
+                        path: path.clone(),
                         line: 1,
                         message: format!(
                             "column `{}` (present in `{}`) is missing",
                             field.name(),
-                            files[0].display()
+                            first_path.display()
                         ),
                         hint: "every file of a source must have the same columns".into(),
                     });
                 }
                 Some(i) if rows.columns[i].data_type() != field.data_type() => {
+                    let other = rows.columns[i].data_type();
+                    if !(can_cast_types(other, &DataType::Utf8)
+                        && can_cast_types(field.data_type(), &DataType::Utf8))
+                    {
+                        return Err(IngestError::Malformed {
+                            source_name: source.to_string(),
+                            path: path.clone(),
+                            line: 1,
+                            message: format!(
+                                "column `{}` is {other} here but {} in `{}`",
+                                field.name(),
+                                field.data_type(),
+                                first_path.display()
+                            ),
+                            hint: "every file of a source must give a column the same type".into(),
+                        });
+                    }
                     *field = Field::new(field.name(), DataType::Utf8, true);
                 }
                 Some(_) => {}
