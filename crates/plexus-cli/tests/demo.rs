@@ -96,3 +96,60 @@ fn demo_builds_and_matches_the_ground_truth() {
         summary["persons_in_records"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn a_killed_build_leaves_a_readable_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    plexus()
+        .args(["demo", "-q", "--persons", "3000", "--dir"])
+        .arg(&project)
+        .assert()
+        .success();
+    let tables = std::fs::read_dir(project.join("warehouse"))
+        .unwrap()
+        .count();
+    let bin = assert_cmd::cargo::cargo_bin("plexus");
+    for delay_ms in [50u64, 150, 300] {
+        let mut child = std::process::Command::new(&bin)
+            .args(["build", "-q", "--project"])
+            .arg(&project)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup code runs
+        let _ = child.wait();
+        // Whatever moment it died at, the warehouse is whole and every table reads.
+        assert_eq!(
+            std::fs::read_dir(project.join("warehouse"))
+                .unwrap()
+                .count(),
+            tables
+        );
+        let counts = json_of(
+            plexus()
+                .args(["sql", "SELECT (SELECT count(*) FROM persons) AS p, (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM build_manifest) AS m", "--format", "json", "--project"])
+                .arg(&project),
+        );
+        assert!(
+            counts[0]["p"].as_u64().unwrap() > 0 && counts[0]["e"].as_u64().unwrap() > 0,
+            "{counts}"
+        );
+    }
+    // The next build succeeds and removes what the killed ones left behind.
+    plexus()
+        .args(["build", "-q", "--project"])
+        .arg(&project)
+        .assert()
+        .success();
+    let leftovers: Vec<_> = std::fs::read_dir(&project)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".plexus-staging")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
