@@ -88,6 +88,10 @@ impl BuildError {
 pub trait Observer: Sync {
     /// A stage starts; `total` is its number of steps, when known.
     fn stage(&self, name: &str, total: Option<u64>);
+    /// The current stage starts working on `detail` (e.g. reading one source).
+    fn working_on(&self, detail: &str) {
+        let _ = detail;
+    }
     /// One step of the current stage is done (e.g. one source read).
     fn step(&self, detail: &str);
     /// The current stage is done.
@@ -200,6 +204,7 @@ async fn load_sources(
     observer.stage("load sources", Some(sources.len() as u64));
     let mut problems = Vec::new();
     for source in sources {
+        observer.working_on(&source.name.value);
         let table = match plexus_ingest::read_source(project, source) {
             Ok(t) => t,
             Err(e) => {
@@ -292,6 +297,7 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     let ordered = models::order(&ctx, model_files, &known).map_err(BuildError::Invalid)?;
     observer.stage("run models", Some(ordered.len() as u64));
     for m in &ordered {
+        observer.working_on(&m.name);
         let fail = |e: DataFusionError| BuildError::Model {
             name: m.name.clone(),
             path: m.path.clone(),

@@ -226,8 +226,15 @@ fn render_build(r: &BuildReport) -> String {
         r.warehouse.display()
     ));
     if rejected > 0 || r.rejected_identifiers > 0 {
+        let here = std::env::current_dir().ok();
+        let flag = match r.warehouse.parent() {
+            Some(root) if here.as_deref() != Some(root) => {
+                format!(" --project {}", report::display_path(root))
+            }
+            _ => String::new(),
+        };
         out.push_str(&format!(
-            "{} {rejected} rows rejected and {} identifiers not linked; see them with\n  plexus sql \"SELECT * FROM rejects\"\n",
+            "{} {rejected} rows rejected and {} identifiers not linked; see them with\n  plexus sql{flag} \"SELECT * FROM rejects\"\n",
             style("note:").yellow().bold(),
             r.rejected_identifiers
         ));

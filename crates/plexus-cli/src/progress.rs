@@ -47,11 +47,18 @@ impl plexus_build::Observer for Bars {
         }
     }
 
-    fn step(&self, detail: &str) {
+    fn working_on(&self, detail: &str) {
         if let Ok(slot) = self.bar.lock()
             && let Some(b) = slot.as_ref()
         {
             b.set_message(detail.to_string());
+        }
+    }
+
+    fn step(&self, _detail: &str) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(b) = slot.as_ref()
+        {
             b.inc(1);
         }
     }
