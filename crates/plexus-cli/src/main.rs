@@ -247,10 +247,25 @@ async fn query(g: &Global, sql: &str) -> miette::Result<(SchemaRef, Vec<RecordBa
     let ctx = plexus_build::open_warehouse(&project)
         .await
         .map_err(|e| miette!(help = "run `plexus build` first", "{e}"))?;
-    let df = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| miette!("{}", first_line(&e.to_string())))?;
+    let df = match ctx.sql(sql).await {
+        Ok(df) => df,
+        Err(e) => {
+            let message = first_line(&e.to_string());
+            if message.contains("not found") && message.contains("table") {
+                let mut tables = ctx
+                    .catalog("datafusion")
+                    .and_then(|c| c.schema("public"))
+                    .map(|s| s.table_names())
+                    .unwrap_or_default();
+                tables.sort();
+                return Err(miette!(
+                    help = format!("tables: {}", tables.join(", ")),
+                    "{message}"
+                ));
+            }
+            return Err(miette!("{message}"));
+        }
+    };
     let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
     let batches = df
         .collect()
