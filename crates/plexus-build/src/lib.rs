@@ -271,10 +271,10 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     let warehouse = project.warehouse_dir();
     let staging = Staging::begin(&warehouse)?;
     observer.stage("write warehouse", Some(tables.len() as u64));
+    let written = write_parallel(&staging, &tables, observer)?;
     let mut reports = Vec::new();
     let (mut persons, mut groups, mut rejected_identifiers) = (0, 0, 0);
-    for t in &tables {
-        let rows = staging.write_table(t.name, t.schema.clone(), std::slice::from_ref(&t.batch))?;
+    for (t, rows) in tables.iter().zip(written) {
         match t.name {
             "persons" => persons = rows,
             "groups" => groups = rows,
@@ -287,7 +287,6 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
             rows,
             kind: "core",
         });
-        observer.step(t.name);
     }
     observer.finish();
     clock.lap("write warehouse");
@@ -349,6 +348,49 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         groups,
         rejected_identifiers,
     })
+}
+
+/// Writes the core tables on every core (they are independent files); returns their rows,
+/// in the order of `tables`.
+fn write_parallel(
+    staging: &Staging,
+    tables: &[entities::Table],
+    observer: &dyn Observer,
+) -> Result<Vec<u64>, BuildError> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(tables.len().max(1));
+    let results: Vec<Vec<(usize, Result<u64, WarehouseError>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(t) = tables.get(i) else { break };
+                        let rows = staging.write_table(
+                            t.name,
+                            t.schema.clone(),
+                            std::slice::from_ref(&t.batch),
+                        );
+                        done.push((i, rows));
+                        observer.step(t.name);
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a table writer panicked"))
+            .collect()
+    });
+    let mut rows = vec![0; tables.len()];
+    for (i, result) in results.into_iter().flatten() {
+        rows[i] = result?;
+    }
+    Ok(rows)
 }
 
 /// The `build_manifest` table: one row per source, stage and table.

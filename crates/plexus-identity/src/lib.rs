@@ -31,5 +31,5 @@ mod personal;
 
 pub use graph::{Entity, IdentityGraph, NodeId, Resolution};
 pub use ids::stable_id;
-pub use normalize::{Rejection, email_domain, normalize};
+pub use normalize::{Rejection, email_domain, normalize, normalize_cow};
 pub use personal::{BUILTIN_PERSONAL_DOMAINS, PersonalDomains};

@@ -9,6 +9,8 @@
 //!   7 to 15 digits; otherwise rejected;
 //! - any other type (`user_id`, custom types): trimmed only, case kept.
 
+use std::borrow::Cow;
+
 /// Why a value was not accepted as an identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
@@ -28,19 +30,25 @@ pub enum Rejection {
 
 /// Normalises `raw` as an identifier of `kind`. `Ok(None)` means the value is empty.
 pub fn normalize(kind: &str, raw: &str) -> Result<Option<String>, Rejection> {
+    normalize_cow(kind, raw).map(|v| v.map(Cow::into_owned))
+}
+
+/// [`normalize`] without allocating when the value is already normal (the common case in
+/// the hot loop of a build).
+pub fn normalize_cow<'a>(kind: &str, raw: &'a str) -> Result<Option<Cow<'a, str>>, Rejection> {
     let value = raw.trim();
     if value.is_empty() {
         return Ok(None);
     }
     match kind {
         "email" => email(value).map(Some),
-        "domain" => domain(value).map(Some),
-        "phone" => phone(value).map(Some),
-        _ => Ok(Some(value.to_string())),
+        "domain" => domain(value).map(|d| Some(Cow::Owned(d))),
+        "phone" => phone(value).map(|p| Some(Cow::Owned(p))),
+        _ => Ok(Some(Cow::Borrowed(value))),
     }
 }
 
-fn email(value: &str) -> Result<String, Rejection> {
+fn email(value: &str) -> Result<Cow<'_, str>, Rejection> {
     if value.chars().any(char::is_whitespace) {
         return Err(Rejection::EmailWhitespace);
     }
@@ -48,7 +56,14 @@ fn email(value: &str) -> Result<String, Rejection> {
     if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
         return Err(Rejection::BadEmail);
     }
-    Ok(value.to_lowercase())
+    if value
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Ok(Cow::Borrowed(value))
+    } else {
+        Ok(Cow::Owned(value.to_lowercase()))
+    }
 }
 
 fn domain(value: &str) -> Result<String, Rejection> {
@@ -101,6 +116,14 @@ mod tests {
         assert_eq!(
             normalize("email", "a+tag@x.com").unwrap().as_deref(),
             Some("a+tag@x.com")
+        );
+    }
+
+    #[test]
+    fn non_ascii_emails_are_lower_cased_too() {
+        assert_eq!(
+            normalize("email", "ǅan@Ünï.de").unwrap().as_deref(),
+            Some("ǆan@ünï.de")
         );
     }
 

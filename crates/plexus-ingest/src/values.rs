@@ -2,6 +2,7 @@
 //! per column; a value that does not parse is an error for its row only, so the row can be
 //! rejected with the reason while the others load.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate};
@@ -93,6 +94,15 @@ impl MappedRows {
     /// The line of `row`.
     pub fn line(&self, row: usize) -> u64 {
         self.lines.value(row)
+    }
+
+    /// The value at `col` as text, borrowed when the column holds text (no allocation),
+    /// `None` for NULL.
+    pub fn str(&self, col: usize, row: usize) -> Option<Cow<'_, str>> {
+        match self.columns.get(col)?.as_ref()? {
+            Column::Text(a) => a.is_valid(row).then(|| Cow::Borrowed(a.value(row))),
+            _ => self.text(col, row).map(Cow::Owned),
+        }
     }
 
     /// The value at `col` as text (numbers and times formatted), `None` for NULL.

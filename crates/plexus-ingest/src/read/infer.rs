@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
     TimestampMicrosecondArray,
@@ -141,25 +141,60 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Naive timestamps: `YYYY-MM-DD HH:MM:SS[.f]` or with a `T`. Values with a zone stay text
-/// here; mappings parse them (see `values::parse_timestamp`).
+/// Naive timestamps: `YYYY-MM-DD HH:MM:SS[.f]` or with a `T`, as microseconds since the
+/// epoch (taken as UTC). Values with a zone stay text here; mappings parse them (see
+/// `values::parse_timestamp`). Hand-written rather than `chrono`'s format parser: type
+/// inference tries it on every value of every column.
 pub fn parse_naive_timestamp(v: &str) -> Option<i64> {
-    if v.len() < 19 {
+    let b = v.as_bytes();
+    if b.len() < 19 || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-        .map(|t| t.and_utc().timestamp_micros())
+    let days = days_from_date(&b[..10])?;
+    let (h, m, s) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    let mut micros = 0i64;
+    if b.len() > 19 {
+        let frac = b[19..].strip_prefix(b".")?;
+        if frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        for i in 0..6 {
+            micros = micros * 10 + frac.get(i).map_or(0, |d| i64::from(d - b'0'));
+        }
+    }
+    Some(((days * 24 + h) * 60 + m) * 60_000_000 + s * 1_000_000 + micros)
+}
+
+/// Two or four ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, d| {
+        d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+    })
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`, validating the calendar date.
+fn days_from_date(b: &[u8]) -> Option<i64> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(y).ok()?,
+        u32::try_from(m).ok()?,
+        u32::try_from(d).ok()?,
+    )?;
+    Some(i64::from(date.num_days_from_ce()) - 719_163)
 }
 
 fn parse_date(v: &str) -> Option<i32> {
-    if v.len() != 10 {
-        return None;
-    }
-    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    i32::try_from((d - epoch).num_days()).ok()
+    i32::try_from(days_from_date(v.as_bytes())?).ok()
 }
 
 #[cfg(test)]
@@ -190,6 +225,41 @@ mod tests {
         assert_eq!(infer(&[Some("007"), Some("12")]), DataType::Utf8);
         assert_eq!(infer(&[Some("+33612345678")]), DataType::Utf8);
         assert_eq!(infer(&[Some("$40,000")]), DataType::Utf8);
+    }
+
+    #[test]
+    fn naive_timestamps_parse_exactly() {
+        let chrono = |v: &str| {
+            chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc().timestamp_micros())
+        };
+        for v in [
+            "2021-09-01 19:37:51",
+            "1969-12-31 23:59:59",
+            "2024-02-29 00:00:00",
+            "2026-03-01 10:00:00.123456",
+            "2026-03-01 10:00:00.5",
+        ] {
+            assert_eq!(parse_naive_timestamp(v), chrono(v), "{v}");
+        }
+        assert_eq!(
+            parse_naive_timestamp("2026-03-01T10:00:00"),
+            parse_naive_timestamp("2026-03-01 10:00:00")
+        );
+        for bad in [
+            "2023-02-29 00:00:00",
+            "2021-13-01 00:00:00",
+            "2021-09-01 24:00:00",
+            "2021-09-01 19:37",
+            "2021-09-01 19:37:51Z",
+            "2021/09/01 19:37:51",
+            "2021-09-01 19:37:51.",
+        ] {
+            assert_eq!(parse_naive_timestamp(bad), None, "{bad}");
+        }
+        assert_eq!(parse_date("1970-01-02"), Some(1));
+        assert_eq!(parse_date("2021-02-30"), None);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! identifiers into the identity graphs, and rejects with their reasons.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use plexus_config::{GroupOrigin, Project, SourceConfig};
-use plexus_identity::{IdentityGraph, NodeId, PersonalDomains, normalize};
+use plexus_identity::{IdentityGraph, NodeId, PersonalDomains, normalize, normalize_cow};
 use plexus_ingest::{MappedRows, MappedSource, Slot, SourceTable};
 
 /// Who a trait or a participant refers to before resolution.
@@ -22,11 +23,11 @@ pub struct EventRecord {
     /// Source index.
     pub source: u32,
     /// Stable key within the source.
-    pub key: String,
+    pub key: Arc<str>,
     /// Microseconds since the epoch, UTC.
     pub time: i64,
-    /// Event name.
-    pub name: String,
+    /// Event name (a [`Labels`] id).
+    pub name: u32,
     /// Title for timelines.
     pub title: Option<String>,
     /// Numeric value.
@@ -42,8 +43,8 @@ pub struct EventRecord {
 pub struct TraitRecord {
     /// Whose trait.
     pub subject: Subject,
-    /// Trait name.
-    pub name: String,
+    /// Trait name (a [`Labels`] id).
+    pub name: u32,
     /// Value as text.
     pub value: String,
     /// When observed.
@@ -51,8 +52,41 @@ pub struct TraitRecord {
     /// Source index.
     pub source: u32,
     /// Row key in the source.
-    pub key: String,
+    pub key: Arc<str>,
 }
+
+/// Interned short strings (event names, roles, trait names): stored once, referred to by id.
+#[derive(Debug, Default)]
+pub struct Labels {
+    ids: FoldMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Labels {
+    /// The id of `name`, interning it if new.
+    pub fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    /// The id of `name` if interned.
+    pub fn find(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The string of `id`.
+    pub fn get(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// A hash map with a fast, non-cryptographic hasher (keys come from the user's own data).
+type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A row rejected with its reason.
 #[derive(Debug, Clone)]
@@ -95,8 +129,10 @@ pub struct Collected {
     pub sources: Vec<String>,
     /// Events in load order.
     pub events: Vec<EventRecord>,
-    /// `(event index, person node, role)`.
-    pub participants: Vec<(u32, NodeId, String)>,
+    /// `(event index, person node, role label)`.
+    pub participants: Vec<(u32, NodeId, u32)>,
+    /// Event names, roles and trait names.
+    pub labels: Labels,
     /// Trait observations in load order.
     pub traits: Vec<TraitRecord>,
     /// `(person node, group node, observed at)`.
@@ -150,6 +186,7 @@ impl Collected {
             sources: Vec::new(),
             events: Vec::new(),
             participants: Vec::new(),
+            labels: Labels::default(),
             traits: Vec::new(),
             memberships: Vec::new(),
             rejects: Vec::new(),
@@ -253,7 +290,35 @@ impl Collected {
             .flat_map(|e| e.properties.keys())
             .filter_map(|k| col(Slot::Property(k.clone())).map(|i| (k.clone(), i)))
             .collect();
-        let default_event_name = name.clone();
+        let default_event_name = self.labels.id(&name);
+        let roles: Vec<u32> = source
+            .participants
+            .iter()
+            .map(|p| self.labels.id(&p.role.value))
+            .collect();
+        let trait_labels: Vec<Vec<(u32, Option<usize>)>> = source
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(p, part)| {
+                part.traits
+                    .keys()
+                    .map(|t| (self.labels.id(t), col(Slot::Trait(p, t.clone()))))
+                    .collect()
+            })
+            .collect();
+        let group_trait_labels: Vec<Vec<(u32, Option<usize>)>> = source
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| {
+                group
+                    .traits
+                    .keys()
+                    .map(|t| (self.labels.id(t), col(Slot::GroupTrait(g, t.clone()))))
+                    .collect()
+            })
+            .collect();
         let person_types: Vec<Vec<(u16, String, usize)>> = source
             .participants
             .iter()
@@ -268,23 +333,39 @@ impl Collected {
                     .collect()
             })
             .collect();
-        let mut seen_keys: HashMap<String, (String, u64)> = HashMap::new();
+        let group_cols: Vec<Option<usize>> = (0..source.groups.len())
+            .map(|g| col(Slot::GroupIdentifier(g)))
+            .collect();
+        let membership_cols: Vec<Vec<Option<usize>>> = source
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(p, part)| {
+                (0..part.memberships.len())
+                    .map(|m| col(Slot::Membership(p, m)))
+                    .collect()
+            })
+            .collect();
+        let mut seen_keys: FoldMap<Arc<str>, (Arc<str>, u64)> = FoldMap::default();
+        let mut file: Arc<str> = Arc::from("");
         for batch in &mapped.batches {
             let rows = MappedRows::new(batch);
             for r in 0..rows.len() {
-                let file = rows.file(r).to_string();
+                if rows.file(r) != &*file {
+                    file = Arc::from(rows.file(r));
+                }
                 let line = rows.line(r);
                 let reject = |column: &str, value: Option<String>, reason: String| Reject {
                     source: name.clone(),
-                    file: file.clone(),
+                    file: file.to_string(),
                     line,
                     column: Some(column.to_string()),
                     value,
                     reason,
                 };
-                let key = match key_col {
-                    Some(k) => match rows.text(k, r) {
-                        Some(v) => v,
+                let key: Arc<str> = match key_col {
+                    Some(k) => match rows.str(k, r) {
+                        Some(v) => Arc::from(v.as_ref()),
                         None => {
                             self.rejects
                                 .push(reject("key", None, "the row key is empty".into()));
@@ -292,12 +373,12 @@ impl Collected {
                             continue;
                         }
                     },
-                    None => format!("{file}:{line}"),
+                    None => Arc::from(format!("{file}:{line}")),
                 };
                 if let Some((f, l)) = seen_keys.get(&key) {
                     self.rejects.push(reject(
                         "key",
-                        Some(key.clone()),
+                        Some(key.to_string()),
                         format!("duplicate key (first at {f}:{l})"),
                     ));
                     counts.rejected += 1;
@@ -356,18 +437,18 @@ impl Collected {
                 for types in &person_types {
                     let mut nodes = Vec::with_capacity(types.len());
                     for (type_id, type_name, c) in types {
-                        let Some(raw) = rows.text(*c, r) else {
+                        let Some(raw) = rows.str(*c, r) else {
                             continue;
                         };
-                        match normalize(type_name, &raw) {
+                        match normalize_cow(type_name, &raw) {
                             Ok(Some(v)) => nodes.push(self.persons.intern(*type_id, &v)),
                             Ok(None) => {}
                             Err(why) => pending_rejected.push(Reject {
                                 source: name.clone(),
-                                file: file.clone(),
+                                file: file.to_string(),
                                 line,
                                 column: Some(type_name.clone()),
-                                value: Some(raw),
+                                value: Some(raw.into_owned()),
                                 reason: why.to_string(),
                             }),
                         }
@@ -376,8 +457,8 @@ impl Collected {
                 }
                 let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(source.groups.len());
                 for (g, group) in source.groups.iter().enumerate() {
-                    let node = col(Slot::GroupIdentifier(g))
-                        .and_then(|c| rows.text(c, r))
+                    let node = group_cols[g]
+                        .and_then(|c| rows.str(c, r))
                         .and_then(|raw| {
                             self.group_value(&group.group_type.value, &raw)
                                 .ok()
@@ -398,7 +479,7 @@ impl Collected {
                 {
                     self.rejects.push(Reject {
                         source: name.clone(),
-                        file: file.clone(),
+                        file: file.to_string(),
                         line,
                         column: None,
                         value: None,
@@ -424,13 +505,15 @@ impl Collected {
                             .collect();
                         Some(serde_json::Value::Object(map).to_string())
                     };
+                    let event_name = match name_col.and_then(|c| rows.str(c, r)) {
+                        Some(n) => self.labels.id(&n),
+                        None => default_event_name,
+                    };
                     self.events.push(EventRecord {
                         source: src,
                         key: key.clone(),
                         time: t,
-                        name: name_col
-                            .and_then(|c| rows.text(c, r))
-                            .unwrap_or_else(|| default_event_name.clone()),
+                        name: event_name,
                         title: title_col.and_then(|c| rows.text(c, r)),
                         value,
                         currency: currency_col.and_then(|c| rows.text(c, r)),
@@ -449,16 +532,13 @@ impl Collected {
                     }
                     let part = &source.participants[p];
                     if time.is_some() {
-                        self.participants
-                            .push((event_index, first, part.role.value.clone()));
+                        self.participants.push((event_index, first, roles[p]));
                     }
-                    for t in part.traits.keys() {
-                        if let Some(v) =
-                            col(Slot::Trait(p, t.clone())).and_then(|c| rows.text(c, r))
-                        {
+                    for &(label, c) in &trait_labels[p] {
+                        if let Some(v) = c.and_then(|c| rows.text(c, r)) {
                             self.traits.push(TraitRecord {
                                 subject: Subject::Person(first),
-                                name: t.clone(),
+                                name: label,
                                 value: v,
                                 observed_at: observed,
                                 source: src,
@@ -468,8 +548,7 @@ impl Collected {
                     }
                     for (m, membership) in part.memberships.iter().enumerate() {
                         let gtype = &membership.group.value;
-                        let Some(raw) = col(Slot::Membership(p, m)).and_then(|c| rows.text(c, r))
-                        else {
+                        let Some(raw) = membership_cols[p][m].and_then(|c| rows.str(c, r)) else {
                             continue;
                         };
                         match self.group_value(gtype, &raw) {
@@ -482,25 +561,23 @@ impl Collected {
                             Ok(None) => {}
                             Err(why) => self.rejected_identifiers.push(Reject {
                                 source: name.clone(),
-                                file: file.clone(),
+                                file: file.to_string(),
                                 line,
                                 column: Some(gtype.clone()),
-                                value: Some(raw),
+                                value: Some(raw.into_owned()),
                                 reason: why.to_string(),
                             }),
                         }
                     }
                 }
-                for (g, group) in source.groups.iter().enumerate() {
-                    let Some(node) = group_nodes[g] else { continue };
+                for (g, node) in group_nodes.iter().enumerate() {
+                    let Some(node) = *node else { continue };
                     self.groups.observe(node, observed);
-                    for t in group.traits.keys() {
-                        if let Some(v) =
-                            col(Slot::GroupTrait(g, t.clone())).and_then(|c| rows.text(c, r))
-                        {
+                    for &(label, c) in &group_trait_labels[g] {
+                        if let Some(v) = c.and_then(|c| rows.text(c, r)) {
                             self.traits.push(TraitRecord {
                                 subject: Subject::Group(node),
-                                name: t.clone(),
+                                name: label,
                                 value: v,
                                 observed_at: observed,
                                 source: src,

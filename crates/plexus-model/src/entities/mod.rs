@@ -6,6 +6,6 @@ mod rules;
 pub mod schema;
 mod tables;
 
-pub use collect::{Collected, Reject, SourceCounts};
+pub use collect::{Collected, Labels, Reject, SourceCounts};
 pub use rules::{RuleRecord, apply_rules};
 pub use tables::{Table, build_tables};

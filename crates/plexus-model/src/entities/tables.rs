@@ -67,8 +67,11 @@ fn latest_trait(
     entity_of: impl Fn(Subject) -> Option<u32>,
 ) -> Vec<Option<String>> {
     let mut best: Vec<Option<(i64, usize)>> = vec![None; entities];
+    let Some(label) = c.labels.find(name) else {
+        return vec![None; entities];
+    };
     for (i, t) in c.traits.iter().enumerate() {
-        if t.name != name {
+        if t.name != label {
             continue;
         }
         let Some(e) = entity_of(t.subject) else {
@@ -307,7 +310,7 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
             text(c.events.iter().map(|e| &c.sources[e.source as usize])),
             text(c.events.iter().map(|e| &e.key)),
             times(c.events.iter().map(|e| Some(e.time))),
-            text(c.events.iter().map(|e| &e.name)),
+            text(c.events.iter().map(|e| c.labels.get(e.name))),
             opt_text(c.events.iter().map(|e| e.title.clone())),
             Arc::new(c.events.iter().map(|e| e.value).collect::<Float64Array>()),
             opt_text(c.events.iter().map(|e| e.currency.clone())),
@@ -325,7 +328,7 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
             ),
             text(c.participants.iter().map(|(_, n, _)| &pr.entity(*n).id)),
             text(c.participants.iter().map(|_| "person")),
-            text(c.participants.iter().map(|(_, _, r)| r)),
+            text(c.participants.iter().map(|(_, _, r)| c.labels.get(*r))),
         ],
     ));
 
@@ -343,7 +346,7 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
         vec![
             text(c.traits.iter().map(|t| subject(t.subject).0)),
             text(c.traits.iter().map(|t| subject(t.subject).1)),
-            text(c.traits.iter().map(|t| &t.name)),
+            text(c.traits.iter().map(|t| c.labels.get(t.name))),
             text(c.traits.iter().map(|t| &t.value)),
             times(c.traits.iter().map(|t| t.observed_at)),
             text(c.traits.iter().map(|t| &c.sources[t.source as usize])),
