@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # One target dir that survives between runs (a cold DataFusion build takes 20-30 minutes).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/plexus-target}"
-export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-always}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
