@@ -253,15 +253,7 @@ fn a_failed_build_leaves_the_previous_warehouse_intact() {
     );
     assert_eq!(std::fs::read(&persons).unwrap(), before);
     assert!(!p.join("warehouse/broken.parquet").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(p)
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(".plexus-staging")
-        })
-        .collect();
+    let leftovers = staging_leftovers(p);
     assert!(leftovers.is_empty());
 }
 

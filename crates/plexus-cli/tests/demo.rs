@@ -142,14 +142,6 @@ fn a_killed_build_leaves_a_readable_warehouse() {
         .arg(&project)
         .assert()
         .success();
-    let leftovers: Vec<_> = std::fs::read_dir(&project)
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(".plexus-staging")
-        })
-        .collect();
+    let leftovers = staging_leftovers(&project);
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -79,3 +79,16 @@ pub fn source_report<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde
         .find(|s| s["name"] == name)
         .expect("source in report")
 }
+
+/// Staging folders a build left beside a project's warehouse (there must be none).
+pub fn staging_leftovers(project: &Path) -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(project)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".plexus-staging")
+        })
+        .collect()
+}
