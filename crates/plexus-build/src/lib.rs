@@ -30,6 +30,8 @@ use plexus_model::entities::{self, Collected, SourceCounts, schema};
 use plexus_model::models;
 use plexus_warehouse::{Staging, WarehouseError};
 
+mod previous;
+
 /// Why a build or a check failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -259,12 +261,16 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         stages: Vec::new(),
     };
     let ctx = plexus_warehouse::session();
-    let mut collected = Collected::new(project);
+    let mut collected = Collected::new(project).map_err(BuildError::Invalid)?;
     load_sources(project, &ctx, &mut collected, observer, &mut clock).await?;
 
     observer.stage("resolve identities", None);
     let rules = entities::apply_rules(project, &mut collected).map_err(BuildError::Invalid)?;
-    let tables = entities::build_tables(&mut collected, &rules);
+    let resolved = entities::resolve_persons(&collected);
+    let current = resolved.entities.iter().map(|e| e.id.as_str()).collect();
+    let previous = previous::previous_ids(&project.warehouse_dir(), &current);
+    let redirects = entities::redirects(&collected, &resolved, &previous);
+    let tables = entities::build_tables(&mut collected, &rules, &resolved, &redirects);
     observer.finish();
     clock.lap("resolve identities");
 
@@ -467,9 +473,13 @@ pub async fn check(project: &Project) -> Vec<Diagnostic> {
             }
         }
     }
-    let mut scratch = Collected::new(project);
-    if let Err(d) = entities::apply_rules(project, &mut scratch) {
-        problems.extend(d);
+    match Collected::new(project) {
+        Ok(mut scratch) => {
+            if let Err(d) = entities::apply_rules(project, &mut scratch) {
+                problems.extend(d);
+            }
+        }
+        Err(d) => problems.extend(d),
     }
     match models::discover(&project.models_dir()) {
         Err(d) => problems.extend(d),

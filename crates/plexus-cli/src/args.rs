@@ -106,6 +106,48 @@ Examples:
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Explain an identifier: its person, every identifier of that person, and with a
+    /// second identifier the shortest chain of links between the two (each with the record
+    /// or rule that asserted it), plus what the identity guards blocked.
+    ///
+    /// An identifier is `type:value` (`user_id:42`), a bare email or phone (normalised as a
+    /// build would), any other bare value, or a person id (old ids follow `id_redirects`).
+    #[command(after_help = "\
+Examples:
+  plexus explain ada@analytical.io
+  plexus explain ' Ada@Analytical.IO ' user_id:7
+  plexus explain per_3f2a9c0d11e4b7a2 --json")]
+    Explain {
+        /// The identifier to explain.
+        identifier: String,
+        /// A second identifier: how are the two linked (or why not)?
+        other: Option<String>,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure identity resolution against a ground truth: pairwise precision, recall and
+    /// F1 over records, split persons, impure clusters and the largest cluster.
+    ///
+    /// The truth is a CSV file `source,record_key,person[,role]` naming the true person of
+    /// each record (the demo writes one to ground_truth/records.csv).
+    #[command(after_help = "\
+Examples:
+  plexus eval --truth ground_truth/records.csv
+  plexus eval --project plexus-demo --truth plexus-demo/ground_truth/records.csv --json")]
+    Eval {
+        /// The ground-truth CSV file.
+        #[arg(long, value_name = "FILE")]
+        truth: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Human-in-the-loop identity rules: say that two identifiers are (or are never) one
+    /// person. Appends a row to the project's merge or never-merge file; the next build
+    /// applies it.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Generate a fictional B2B SaaS company's data as a project, build it, and show what
     /// to try next.
     #[command(
@@ -149,4 +191,34 @@ pub enum ExportFormat {
     Parquet,
     /// One JSON object per line.
     Ndjson,
+}
+
+/// `plexus identity` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Record that two identifiers are one person (a row in the first `merges` file).
+    #[command(after_help = "\
+Examples:
+  plexus identity merge jane@gmail.com jane.doe@brightlabs.io --comment 'ticket #812'
+  plexus identity merge user_id:41 user_id:97")]
+    Merge(RuleArgs),
+    /// Record that two identifiers are never one person (a row in the first
+    /// `never_merge` file): the build cuts their component apart on a minimum cut.
+    #[command(after_help = "\
+Examples:
+  plexus identity split bob@acme.com alice@acme.com --comment 'share a phone'
+  plexus identity split phone:+14155550134 email:kid@gmail.com")]
+    Split(RuleArgs),
+}
+
+/// The two identifiers of a rule and a comment.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// First identifier (`type:value`, or a bare value of the file's type).
+    pub a: String,
+    /// Second identifier.
+    pub b: String,
+    /// Why (kept in the file's third column).
+    #[arg(long, short)]
+    pub comment: Option<String>,
 }

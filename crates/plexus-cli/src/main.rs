@@ -2,6 +2,7 @@
 //! the result. Exit codes: 0 success, 1 a failed command (problems are printed), 2 usage.
 
 mod args;
+mod identity;
 mod output;
 mod progress;
 mod report;
@@ -63,6 +64,13 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
             format,
             output,
         } => export(g, table, *format, output.as_deref()).await,
+        Command::Explain {
+            identifier,
+            other,
+            json,
+        } => identity::explain(&load(g)?, identifier, other.as_deref(), *json).await,
+        Command::Eval { truth, json } => identity::eval(&load(g)?, truth, *json).await,
+        Command::Identity(cmd) => identity::rule(g, &load(g)?, cmd),
         Command::Demo {
             persons,
             dir,

@@ -25,6 +25,10 @@ pub const WAREHOUSE_TABLES: &[&str] = &[
     "participants",
     "traits",
     "identity_rules",
+    "identity_links",
+    "blocked_links",
+    "quarantined_identifiers",
+    "id_redirects",
     "rejected_identifiers",
     "rejects",
     "build_manifest",
@@ -321,7 +325,8 @@ impl Project {
                 check_group_ref(self, &g.group_type, &group_names, &mut out);
             }
         }
-        for merge in &self.config.identity.merges {
+        let identity = &self.config.identity;
+        for merge in identity.merges.iter().chain(&identity.never_merge) {
             if let Err(d) = self.check_pair_file(&merge.path) {
                 out.push(d);
             }
@@ -355,13 +360,15 @@ impl Project {
             .lines()
             .next()
             .unwrap_or("");
-        if header.split(',').count() != 2 {
+        if !(2..=3).contains(&header.split(',').count()) {
             return Err(Diagnostic::new(
                 &file,
-                format!("expected a header of two columns, found `{header}`"),
+                format!("expected a header of two or three columns, found `{header}`"),
             )
             .at(1, 1)
-            .with_hint("write a header such as `old_email,new_email`, then one pair per line"));
+            .with_hint(
+                "write a header such as `a,b,comment`, then one pair per line (the comment is optional)",
+            ));
         }
         Ok(())
     }

@@ -45,9 +45,75 @@ pub struct IdentityConfig {
     /// CSV files of pairs of identifiers that are one entity.
     #[serde(default)]
     pub merges: Vec<MergeFileConfig>,
+    /// CSV files of pairs of identifiers that are never one entity: a component holding
+    /// both splits between them on a minimum cut.
+    #[serde(default)]
+    pub never_merge: Vec<MergeFileConfig>,
     /// A CSV file `old_domain,new_domain` of companies that changed domain.
     #[serde(default)]
     pub domain_aliases: Option<Spanned<String>>,
+    /// Default region (ISO 3166 alpha-2, e.g. `US`) for phone numbers written without a
+    /// country code. Without it, such numbers are rejected.
+    #[serde(default)]
+    pub phone_region: Option<Spanned<String>>,
+    /// Email provider rules to switch on, e.g. `[gmail]` (dots and `+tags` ignored at
+    /// gmail.com and googlemail.com).
+    #[serde(default)]
+    pub email_rules: Vec<Spanned<String>>,
+    /// Identifier types that win anchor ties, most preferred first. Default:
+    /// `[user_id, email, phone]`.
+    #[serde(default)]
+    pub anchor_priority: Option<Vec<Spanned<String>>>,
+    /// Junk identifiers that never link anyone (placeholders, test addresses).
+    #[serde(default)]
+    pub blocklist: Option<BlocklistConfig>,
+    /// The most identifiers of a type one entity may hold, e.g. `{user_id: 1}`: a link that
+    /// would exceed it is refused (and recorded).
+    #[serde(default)]
+    pub limits: IndexMap<String, Spanned<u32>>,
+    /// Identifiers that behave like shared ones stay on their records but never bridge two
+    /// entities.
+    #[serde(default)]
+    pub quarantine: Option<QuarantineConfig>,
+}
+
+/// The blocklist setting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlocklistConfig {
+    /// Use Plexus's built-in defaults (test and example addresses, placeholder phones).
+    /// Default: true.
+    #[serde(default = "yes")]
+    pub builtin: bool,
+    /// Exact values per identifier type, e.g. `{email: [nobody@acme.com]}`.
+    #[serde(default)]
+    pub exact: IndexMap<String, Vec<Spanned<String>>>,
+    /// Regular expressions per identifier type, matched against normalised values.
+    #[serde(default)]
+    pub regex: IndexMap<String, Vec<Spanned<String>>>,
+}
+
+/// The quarantine setting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineConfig {
+    /// Quarantine role mailboxes (`info@`, `support@`, `billing@`, ...). Default: true.
+    #[serde(default = "yes")]
+    pub role_mailboxes: bool,
+    /// Extra role mailbox local parts (e.g. `[concierge]`).
+    #[serde(default)]
+    pub add_roles: Vec<String>,
+    /// Local parts not to treat as role mailboxes.
+    #[serde(default)]
+    pub remove_roles: Vec<String>,
+    /// An identifier seen with more than this many distinct values of one strong type is
+    /// shared. Default: 3.
+    #[serde(default)]
+    pub max_strong_ids: Option<Spanned<u32>>,
+    /// The strong identifier types counted by `max_strong_ids`. Default: the types under
+    /// `limits`, or `[user_id]` without limits.
+    #[serde(default)]
+    pub strong_types: Option<Vec<String>>,
 }
 
 /// The personal-domain setting: an exact list, or adjustments to the built-in list.
@@ -86,7 +152,7 @@ fn yes() -> bool {
 pub struct MergeFileConfig {
     /// Path of the CSV file, relative to the project folder; `${VAR}` is expanded.
     pub path: Spanned<String>,
-    /// Identifier type of both columns. Default: `email`.
+    /// Identifier type of values written without a `type:` prefix. Default: `email`.
     #[serde(default, rename = "type")]
     pub identifier_type: Option<Spanned<String>>,
 }

@@ -111,10 +111,23 @@ impl LinesOut {
         })
     }
 
+    /// Writes a header line, not counted as a row.
+    pub(crate) fn header(&mut self, line: &[u8]) -> Result<(), DemoError> {
+        self.w.write_all(line).map_err(io_err(&self.abs))
+    }
+
     /// Writes one line; `line` must end with `\n`.
     pub(crate) fn line(&mut self, line: &[u8]) -> Result<(), DemoError> {
         self.rows += 1;
         self.w.write_all(line).map_err(io_err(&self.abs))
+    }
+
+    /// Copies the whole of `src` (which holds `rows` lines) to the end.
+    pub(crate) fn append(&mut self, src: &mut File, rows: u64) -> Result<(), DemoError> {
+        self.w.flush().map_err(io_err(&self.abs))?;
+        std::io::copy(src, self.w.get_mut()).map_err(io_err(&self.abs))?;
+        self.rows += rows;
+        Ok(())
     }
 
     /// Flushes the file; returns its relative path and line count.

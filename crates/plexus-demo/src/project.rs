@@ -65,32 +65,60 @@ bigger one.
 - `plexus.yml`: the project: which files to read and what their rows mean
   (events, people taking part in them, groups). Start reading here.
 - `data/`: the sources.
-  - `app_users.csv`: the product's user table (one row per account).
+  - `app_users.csv`: the product's user table (one row per account), with
+    the phone some users gave.
   - `workspaces.csv`: the product's workspaces (team or personal).
   - `product_events.ndjson`: product analytics, one JSON object per line,
     keyed by numeric `user_id` only.
-  - `billing.csv`: invoices and charge attempts, addressed to billing contacts.
-  - `support_tickets.csv`: the helpdesk export.
+  - `billing.csv`: invoices and charge attempts, addressed to billing
+    contacts (or a shared `billing@` mailbox), with the contact's
+    `account_user_id`.
+  - `support_tickets.csv`: the helpdesk export, requester email and phone.
+  - `leads.csv`: CRM leads from forms, events and sales calls: email, phone,
+    name, company, sometimes the product `user_id`.
   - `emails.csv`: the sales and support mailbox log.
-- `identity/merges.csv`: accounts that support merged by hand
-  (same person, work and personal address).
+  - `web_events.ndjson`: website analytics: page views under anonymous
+    cookie ids and device ids, and the `user_id` once a visitor logs in.
+- `identity/merges.csv`: addresses that support merged by hand
+  (same person, personal and work address).
+- `identity/never_merge.csv`: pairs of identifiers a human says are
+  different people (`type:value`, e.g. `user_id:1234,email:bob@x.io`).
 - `identity/domain_aliases.csv`: customers that changed their email domain.
 - `models/*.sql`: SQL models built on top of the warehouse.
-- `ground_truth/`: the answer key, for tests: `records.csv` names the true
-  person (`P000123`) behind every valid record, `summary.json` has the counts
-  (including how many resolved persons a correct engine should find).
+- `ground_truth/`: the answer key, for tests. `records.csv` names the true
+  person behind every valid record (`P000123`, or `V000123` for a web
+  visitor who never logs in); for an email, the customer side, named by
+  the `role` column (the other side is an Acme Analytics employee);
+  `product_events` are left out (each
+  names one `user_id`, whose person is that of its `app_users` row).
+  `summary.json` has the counts: rows, deliberately bad rows, every trap,
+  how many resolved persons a correct engine should find, and the best
+  pairwise precision, recall and F1 any engine can reach on this data.
 
 ## What makes it hard
 
 - The same address typed differently: `jane.doe@brightlabs.io`,
-  `  Jane.Doe@Brightlabs.io `, `JANE.DOE@BRIGHTLABS.IO`.
-- Work and personal addresses: some people open tickets from `gmail.com`,
-  some have a second, private account. Only `identity/merges.csv` links a few
-  of them; the rest stay separate persons, as they would in real life.
+  `  Jane.Doe@Brightlabs.io `, `JANE.DOE@BRIGHTLABS.IO`; at gmail also
+  `janedoe@gmail.com`, `jane.doe+news@gmail.com`, `jane.doe@googlemail.com`.
+- Phones in every format: `+1 (415) 823-0134`, `415.823.0134`,
+  `(415) 823 0134`, `+14158230134`, `001 415 823 0134`, `+44 20 7946 0958`.
+  A ticket from a personal address is tied to its account by the phone.
+- Work and personal addresses: some people open tickets from `gmail.com`;
+  phones tie most of them to their account, `identity/merges.csv` a few
+  more. Some have a second, private account: two `user_id`s, two persons.
 - Renamed companies: older invoices and accounts use the old domain.
 - Product events name users by `user_id` only; `app_users` ties ids to emails.
-- A few bad rows (an unparseable `paid_at`, a ticket without requester email)
-  that end up as rejects instead of stopping the build.
+- Web visitors are anonymous cookies and devices, chained over 3 to 8 hops
+  to the `user_id` they log in with; many never log in at all.
+- Junk typed into forms (`test@test.com`, `none@none.com`, `0000000000`)
+  next to a real address or phone: without the blocklist it would glue
+  strangers together.
+- Shared mailboxes: `billing@`, `info@`, `support@` of a customer, used by
+  several of its people, and a reseller's address on leads of many accounts.
+- Look-alikes: a lead with someone else's `user_id` typed in, a couple
+  sharing a family phone (listed in `identity/never_merge.csv`).
+- A few bad rows (an unparseable `paid_at`, a ticket without requester email
+  or phone) that end up as rejects instead of stopping the build.
 
 ## Things to try
 
@@ -102,6 +130,8 @@ plexus sql "SELECT name, key FROM groups WHERE type = 'company' LIMIT 10"
 plexus sql "SELECT * FROM company_revenue LIMIT 10"
 plexus sql "SELECT * FROM person_activity WHERE sources >= 4 LIMIT 10"
 plexus sql "SELECT status, count(*) FROM billing GROUP BY status"
+plexus sql "SELECT lead_source, count(*) FROM leads GROUP BY lead_source"
+plexus sql "SELECT count(DISTINCT anonymous_id) FROM web_events WHERE user_id IS NULL"
 plexus export persons --format csv
 ```
 "#,

@@ -1,9 +1,12 @@
-//! The six source files under `data/`, written row by row from the [`World`].
+//! The product, billing, helpdesk and mailbox sources under `data/`, written
+//! row by row from the [`World`] (leads and web events have their own
+//! modules), and the identity files.
 //!
-//! Each writer also appends the ground truth of the records it writes
-//! (`ground_truth/records.csv`) and marks which of a person's addresses
-//! appeared, for the identity summary.
+//! Each writer also reports every valid record it writes to the [`Truth`]:
+//! its true person and the identifiers of that person it carries after
+//! normalisation and the guards (see [`crate::truth`]).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
@@ -11,17 +14,20 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::DemoError;
 use crate::out::{CsvOut, LinesOut};
+use crate::phone::typed_phone;
 use crate::rng::{chance, pareto, pick, stream, weighted};
 use crate::text::{
-    Messiness, app_full_name, money, push_json_str, push_u64, ticket_name, typed_email,
+    Messiness, ROLE_MAILBOXES, app_full_name, gmail_variant, money, push_json_str, push_u64,
+    ticket_name, typed_email,
 };
 use crate::time::{
     DAY, END, START, TsStyle, between, business_hours, push_ts, ts_string, work_time,
 };
+use crate::truth::{Id, Merge, Truth};
 use crate::words::{
     EMPLOYEES, FIRST_NAMES, INBOUND_SUBJECTS, LAST_NAMES, SALES_SUBJECTS, TICKET_SUBJECTS, Team,
 };
-use crate::world::{Addr, FIRST_USER_ID, NONE, Plan, ROLES, World};
+use crate::world::{Addr, DUAL, FAMILY, FIRST_USER_ID, GMAIL_VARIANTS, NONE, Plan, ROLES, World};
 
 /// A written file: relative path and data rows.
 pub(crate) type Written = (PathBuf, u64);
@@ -29,15 +35,66 @@ pub(crate) type Written = (PathBuf, u64);
 /// Keys of the deliberately bad rows of one source.
 pub(crate) type BadKeys = Vec<String>;
 
-/// Writes one ground-truth line.
-fn truth(
-    out: &mut CsvOut,
+/// Counts of the identity traps written, for `summary.json`.
+#[derive(Debug, Default)]
+pub(crate) struct Traps {
+    /// Persons written at least once with a gmail variant of their address.
+    pub gmail_persons: HashSet<u32>,
+    /// Records with a gmail variant (`jane.doe+news@gmail.com`, ...).
+    pub gmail_rows: u64,
+    /// Records with a real phone, per source.
+    pub phone_rows: Vec<(&'static str, u64)>,
+    /// Records with a placeholder email next to a real phone.
+    pub junk_email_rows: u64,
+    /// Records with a placeholder phone next to a real email.
+    pub junk_phone_rows: u64,
+    /// Billing rows addressed to a shared `billing@` mailbox (with a `user_id`).
+    pub role_billing_rows: u64,
+    /// Tickets sent from a shared `info@`/`support@` mailbox (with a phone).
+    pub role_ticket_rows: u64,
+    /// Distinct role mailboxes written.
+    pub role_mailboxes: HashSet<String>,
+    /// Lead rows registered by a reseller's address for a client `user_id`.
+    pub partner_rows: u64,
+    /// Never-merge pairs written: `(a, b, comment)` as `type:value`.
+    pub never_merge: Vec<(String, String, &'static str)>,
+    /// Keys of the CRM rows with another person's `user_id` typed in.
+    pub typo_keys: Vec<String>,
+    /// ... of which the person already has a `user_id` (the limit refuses).
+    pub typo_rows_with_account: u64,
+}
+
+impl Traps {
+    /// Adds `rows` phone-carrying records of `source`.
+    pub(crate) fn phones(&mut self, source: &'static str, rows: u64) {
+        match self.phone_rows.iter_mut().find(|r| r.0 == source) {
+            Some(r) => r.1 += rows,
+            None => self.phone_rows.push((source, rows)),
+        }
+    }
+}
+
+/// Person `p`'s address of kind `addr` as typed into a source: a gmail
+/// variant half of the time for people who use them, then case and spaces.
+pub(crate) fn written_email(
+    rng: &mut ChaCha8Rng,
     world: &World,
-    source: &str,
-    key: &str,
-    p: u32,
-) -> Result<(), DemoError> {
-    out.row([source, key, world.person_id(p).as_str()])
+    traps: &mut Traps,
+    (p, addr): (u32, Addr),
+    mess: Messiness,
+) -> String {
+    let canonical = world.email(p, addr);
+    let base = if addr == Addr::Personal
+        && world.persons[p as usize].flags & GMAIL_VARIANTS != 0
+        && chance(rng, 0.5)
+    {
+        traps.gmail_rows += 1;
+        traps.gmail_persons.insert(p);
+        gmail_variant(rng, &canonical)
+    } else {
+        canonical
+    };
+    typed_email(rng, &base, mess)
 }
 
 /// `data/workspaces.csv`: `id,name,plan,created_at`.
@@ -59,11 +116,12 @@ pub(crate) fn workspaces(root: &Path, world: &World) -> Result<Written, DemoErro
     out.finish()
 }
 
-/// `data/app_users.csv`: `id,email,full_name,workspace_id,role,created_at`.
+/// `data/app_users.csv`: `id,email,phone,full_name,workspace_id,role,created_at`.
 pub(crate) fn app_users(
     root: &Path,
-    world: &mut World,
-    gt: &mut CsvOut,
+    world: &World,
+    truth: &mut Truth,
+    traps: &mut Traps,
     seed: u64,
 ) -> Result<Written, DemoError> {
     let mut rng = stream(seed, 1);
@@ -73,6 +131,7 @@ pub(crate) fn app_users(
         &[
             "id",
             "email",
+            "phone",
             "full_name",
             "workspace_id",
             "role",
@@ -83,8 +142,9 @@ pub(crate) fn app_users(
         case: 0.04,
         space: 0.01,
     };
-    for i in 0..world.accounts.len() {
-        let a = &world.accounts[i];
+    let mut ids: Vec<Id> = Vec::with_capacity(3);
+    let mut phones = 0;
+    for (i, a) in world.accounts.iter().enumerate() {
         let (p, addr) = (a.person, a.addr);
         let person = &world.persons[p as usize];
         let (first, last) = (
@@ -92,21 +152,34 @@ pub(crate) fn app_users(
             LAST_NAMES[person.last as usize].0,
         );
         let id = (FIRST_USER_ID + i as u64).to_string();
-        let email = typed_email(&mut rng, &world.email(p, addr), mess);
+        let email = written_email(&mut rng, world, traps, (p, addr), mess);
+        let phone = if a.shows_phone {
+            phones += 1;
+            typed_phone(&mut rng, person.phone)
+        } else {
+            String::new()
+        };
         let name = app_full_name(&mut rng, first.0, first.1, last);
         let ws = format!("ws_{}", a.workspace + 1);
         let created = ts_string(a.created, TsStyle::Csv);
         out.row([
             id.as_str(),
             &email,
+            &phone,
             &name,
             &ws,
             ROLES[a.role as usize],
             &created,
         ])?;
-        truth(gt, world, "app_users", &id, p)?;
-        world.mark(p, addr);
+        ids.clear();
+        ids.extend([Id::Email(p, addr), Id::User(i as u32)]);
+        // A family partner's phone is refused (never-merge pair, user_id limit).
+        if a.shows_phone && world.own_phone(p) {
+            ids.push(Id::Phone(p));
+        }
+        truth.record("app_users", &id, p, &ids)?;
     }
+    traps.phones("app_users", phones);
     out.finish()
 }
 
@@ -235,6 +308,10 @@ struct Invoice {
     person: u32,
     addr: Addr,
     company: u32,
+    /// The billing contact's account (its `user_id`), or [`NONE`].
+    account: u32,
+    /// Addressed to the company's shared `billing@` mailbox.
+    role: bool,
     cents: u64,
     eur: bool,
     failed: bool,
@@ -250,16 +327,21 @@ pub(crate) struct Subscription {
     pub start: i64,
 }
 
-/// `data/billing.csv`: `invoice_id,customer_email,company,amount,currency,status,paid_at`.
+/// `data/billing.csv`: `invoice_id,customer_email,company,amount,currency,status,paid_at,account_user_id`.
 ///
 /// Companies on paid plans get monthly (or yearly) invoices addressed to a
 /// billing contact; private Pro workspaces get small monthly invoices to the
 /// personal address. 5% of charges fail and are retried a few days later.
-/// Three extra rows carry an unparseable `paid_at`.
+/// `account_user_id` is the contact's product account when they have one.
+/// About 5% of paying companies send invoices to a shared `billing@` mailbox
+/// instead; their billing contact changes halfway (the mailbox is quarantined,
+/// the `user_id` tells whose invoice it is). Three extra rows carry an
+/// unparseable `paid_at`.
 pub(crate) fn billing(
     root: &Path,
-    world: &mut World,
-    gt: &mut CsvOut,
+    world: &World,
+    truth: &mut Truth,
+    traps: &mut Traps,
     seed: u64,
 ) -> Result<(Written, BadKeys, Vec<Subscription>), DemoError> {
     let mut rng = stream(seed, 3);
@@ -317,6 +399,19 @@ pub(crate) fn billing(
         } else {
             END
         };
+        // A shared billing@ mailbox: the owner first, then another member
+        // with an account.
+        let mut shared = None;
+        if chance(&mut rng, 0.05) && stop > start + 120 * DAY {
+            for _ in 0..8 {
+                let other = world.members[rng.random_range(a..b) as usize];
+                if other != owner[c] && world.persons[other as usize].work_account != NONE {
+                    shared = Some((other, between(&mut rng, start + 60 * DAY, stop - 30 * DAY)));
+                    break;
+                }
+            }
+        }
+        let contact = if shared.is_some() { owner[c] } else { contact };
         if start <= END {
             subs.push(Subscription {
                 company: c as u32,
@@ -329,14 +424,41 @@ pub(crate) fn billing(
         } else {
             (30 * DAY, monthly)
         };
-        charges(
-            &mut rng,
-            world,
-            &mut invoices,
-            (contact, c as u32, None),
-            (start, stop, period),
-            (cents, eur),
-        );
+        match shared {
+            Some((second, switch)) => {
+                let mut t = start;
+                for (who, until) in [(contact, switch), (second, stop)] {
+                    t = charges(
+                        &mut rng,
+                        world,
+                        &mut invoices,
+                        Payer {
+                            person: who,
+                            company: c as u32,
+                            fixed: None,
+                            role: true,
+                        },
+                        (t, until, period),
+                        (cents, eur),
+                    );
+                }
+            }
+            None => {
+                charges(
+                    &mut rng,
+                    world,
+                    &mut invoices,
+                    Payer {
+                        person: contact,
+                        company: c as u32,
+                        fixed: None,
+                        role: false,
+                    },
+                    (start, stop, period),
+                    (cents, eur),
+                );
+            }
+        }
     }
     for &(p, created) in &personal {
         let start = created + 14 * DAY;
@@ -350,7 +472,12 @@ pub(crate) fn billing(
             &mut rng,
             world,
             &mut invoices,
-            (p, NONE, Some(Addr::Personal)),
+            Payer {
+                person: p,
+                company: NONE,
+                fixed: Some(Addr::Personal),
+                role: false,
+            },
             (start, stop, 30 * DAY),
             (1_200, eur),
         );
@@ -386,6 +513,7 @@ pub(crate) fn billing(
             "currency",
             "status",
             "paid_at",
+            "account_user_id",
         ],
     )?;
     let mess = Messiness {
@@ -395,6 +523,7 @@ pub(crate) fn billing(
     let mut bad_keys = Vec::new();
     let mut next_bad = 0;
     let mut seq = 0u64;
+    let mut ids: Vec<Id> = Vec::with_capacity(2);
     for idx in 0..=invoices.len() {
         while next_bad < bad_at.len() && bad_at[next_bad].0 == idx {
             let (_, p, addr, company) = bad_at[next_bad];
@@ -410,6 +539,7 @@ pub(crate) fn billing(
                 "USD",
                 "paid",
                 BAD_DATES[next_bad % 3],
+                "",
             ])?;
             bad_keys.push(key);
             next_bad += 1;
@@ -417,10 +547,23 @@ pub(crate) fn billing(
         let Some(inv) = invoices.get(idx) else { break };
         seq += 1;
         let key = format!("INV-{seq:06}");
-        let email = typed_email(&mut rng, &world.email(inv.person, inv.addr), mess);
+        let email = if inv.role {
+            let domain = company_domain(world, inv.company, inv.t);
+            let mailbox = format!("billing@{domain}");
+            traps.role_billing_rows += 1;
+            traps.role_mailboxes.insert(mailbox.clone());
+            typed_email(&mut rng, &mailbox, mess)
+        } else {
+            written_email(&mut rng, world, traps, (inv.person, inv.addr), mess)
+        };
         let company = company_name(world, inv.company, inv.t);
         let currency = if inv.eur { "EUR" } else { "USD" };
         let status = if inv.failed { "failed" } else { "paid" };
+        let user = if inv.account == NONE {
+            String::new()
+        } else {
+            (FIRST_USER_ID + u64::from(inv.account)).to_string()
+        };
         out.row([
             key.as_str(),
             &email,
@@ -429,9 +572,16 @@ pub(crate) fn billing(
             currency,
             status,
             &ts_string(inv.t, TsStyle::Csv),
+            &user,
         ])?;
-        truth(gt, world, "billing", &key, inv.person)?;
-        world.mark(inv.person, inv.addr);
+        ids.clear();
+        if !inv.role {
+            ids.push(Id::Email(inv.person, inv.addr));
+        }
+        if inv.account != NONE {
+            ids.push(Id::User(inv.account));
+        }
+        truth.record("billing", &key, inv.person, &ids)?;
     }
     Ok((out.finish()?, bad_keys, subs))
 }
@@ -448,29 +598,56 @@ fn company_name(world: &World, company: u32, t: i64) -> String {
     }
 }
 
-/// Appends the invoices of one subscription: `who` = (contact, company, fixed
-/// address), `when` = (start, stop, period), `price` = (cents, in euros).
+/// The company's email domain at time `t` (the old one before a rename).
+pub(crate) fn company_domain(world: &World, company: u32, t: i64) -> &str {
+    let c = &world.companies[company as usize];
+    match &c.old {
+        Some((old, _, at)) if t < *at => old,
+        _ => &c.domain,
+    }
+}
+
+/// Who pays a subscription: the contact, their company ([`NONE`] for a
+/// private workspace), a fixed address kind (else the work address in force),
+/// and whether invoices go to the company's shared `billing@` mailbox.
+struct Payer {
+    person: u32,
+    company: u32,
+    fixed: Option<Addr>,
+    role: bool,
+}
+
+/// Appends the invoices of one subscription, `when` = (start, stop, period),
+/// `price` = (cents, in euros). Returns the due date after the last one.
 fn charges(
     rng: &mut ChaCha8Rng,
     world: &World,
     invoices: &mut Vec<Invoice>,
-    who: (u32, u32, Option<Addr>),
+    who: Payer,
     when: (i64, i64, i64),
     price: (u64, bool),
-) {
-    let (person, company, fixed) = who;
+) -> i64 {
+    let Payer {
+        person,
+        company,
+        fixed,
+        role,
+    } = who;
     let (start, stop, period) = when;
     let (cents, eur) = price;
     let mut t = start;
     while t <= stop {
         let at = business_hours(rng, t).min(END);
         let addr = fixed.unwrap_or_else(|| world.work_addr_at(person, at));
+        let account = world.account_for(person, addr);
         let failed = chance(rng, 0.05);
         invoices.push(Invoice {
             t: at,
             person,
             addr,
             company,
+            account,
+            role,
             cents,
             eur,
             failed,
@@ -484,6 +661,8 @@ fn charges(
                     person,
                     addr,
                     company,
+                    account,
+                    role,
                     cents,
                     eur,
                     failed: false,
@@ -492,6 +671,7 @@ fn charges(
         }
         t += period;
     }
+    t
 }
 
 /// One support ticket before numbering; `bad` marks the injected bad row.
@@ -504,17 +684,26 @@ pub(crate) struct Ticket {
     pub addr: Addr,
     /// Index into [`TICKET_SUBJECTS`].
     pub subject: u8,
-    /// True for the deliberately bad row (empty requester email).
+    /// Sent from a shared mailbox: 1 + index into [`ROLE_MAILBOXES`], or 0.
+    pub role: u8,
+    /// Whether the requester's phone is filled in.
+    pub phone: bool,
+    /// True for the deliberately bad row (empty requester email and phone).
     pub bad: bool,
 }
 
-/// `data/support_tickets.csv`: `ticket_id,requester_email,requester_name,subject,priority,created_at`.
+/// `data/support_tickets.csv`: `ticket_id,requester_email,requester_phone,requester_name,subject,priority,created_at`.
 ///
-/// Returns the tickets in id order (id = `T-{10001 + index}`) for the email log.
+/// Requesters write from their work or personal address; most tickets from
+/// a personal address carry the phone that ties them to the person's account.
+/// About 1.5% of work tickets come from the company's shared `info@` or
+/// `support@` mailbox, always with the requester's phone. Returns the tickets
+/// in id order (id = `T-{10001 + index}`) for the email log.
 pub(crate) fn support_tickets(
     root: &Path,
-    world: &mut World,
-    gt: &mut CsvOut,
+    world: &World,
+    truth: &mut Truth,
+    traps: &mut Traps,
     seed: u64,
 ) -> Result<(Written, BadKeys, Vec<Ticket>), DemoError> {
     let mut rng = stream(seed, 4);
@@ -527,20 +716,37 @@ pub(crate) fn support_tickets(
         while count < 12 && chance(&mut rng, 0.45) {
             count += 1;
         }
+        let p = a.person;
+        let flags = world.persons[p as usize].flags;
         for _ in 0..count {
             let t =
                 work_time(&mut rng, a.created + 3600, a.last_active).clamp(a.created + 3600, END);
             let addr = if a.addr == Addr::Personal {
                 Addr::Personal
             } else {
-                world.addr_for(&mut rng, a.person, t, 0.25)
+                world.addr_for(&mut rng, p, t, 0.25)
             };
             let subject = rng.random_range(0..TICKET_SUBJECTS.len() as u32) as u8;
+            let role =
+                if addr != Addr::Personal && world.phone_anchored(p) && chance(&mut rng, 0.015) {
+                    1 + rng.random_range(1..3u32) as u8 // info or support
+                } else {
+                    0
+                };
+            // Never a phone next to a dual person's personal address (it would
+            // tie two user_ids) nor from a family phone (shown on accounts only).
+            let phone = role != 0
+                || (world.own_phone(p)
+                    && flags & FAMILY == 0
+                    && !(flags & DUAL != 0 && addr == Addr::Personal)
+                    && chance(&mut rng, if addr == Addr::Personal { 0.95 } else { 0.35 }));
             tickets.push(Ticket {
                 t,
-                person: a.person,
+                person: p,
                 addr,
                 subject,
+                role,
+                phone,
                 bad: false,
             });
         }
@@ -554,6 +760,8 @@ pub(crate) fn support_tickets(
             person: p,
             addr: Addr::Personal,
             subject: 1,
+            role: 0,
+            phone: false,
             bad: true,
         };
         let pos = tickets.partition_point(|x| x.t <= t);
@@ -566,6 +774,7 @@ pub(crate) fn support_tickets(
         &[
             "ticket_id",
             "requester_email",
+            "requester_phone",
             "requester_name",
             "subject",
             "priority",
@@ -577,6 +786,8 @@ pub(crate) fn support_tickets(
         space: 0.1,
     };
     let mut bad_keys = Vec::new();
+    let mut ids: Vec<Id> = Vec::with_capacity(2);
+    let mut phones = 0;
     for (i, tk) in tickets.iter().enumerate() {
         let key = format!("T-{}", 10_001 + i);
         let person = &world.persons[tk.person as usize];
@@ -587,8 +798,24 @@ pub(crate) fn support_tickets(
         );
         let email = if tk.bad {
             String::new()
+        } else if tk.role != 0 {
+            let c = person.company;
+            let mailbox = format!(
+                "{}@{}",
+                ROLE_MAILBOXES[tk.role as usize - 1],
+                company_domain(world, c, tk.t)
+            );
+            traps.role_ticket_rows += 1;
+            traps.role_mailboxes.insert(mailbox.clone());
+            typed_email(&mut rng, &mailbox, mess)
         } else {
-            typed_email(&mut rng, &world.email(tk.person, tk.addr), mess)
+            written_email(&mut rng, world, traps, (tk.person, tk.addr), mess)
+        };
+        let phone = if tk.phone {
+            phones += 1;
+            typed_phone(&mut rng, person.phone)
+        } else {
+            String::new()
         };
         let priority = weighted(
             &mut rng,
@@ -598,6 +825,7 @@ pub(crate) fn support_tickets(
         out.row([
             key.as_str(),
             &email,
+            &phone,
             &name,
             TICKET_SUBJECTS[tk.subject as usize],
             priority,
@@ -606,10 +834,17 @@ pub(crate) fn support_tickets(
         if tk.bad {
             bad_keys.push(key);
         } else {
-            truth(gt, world, "support_tickets", &key, tk.person)?;
-            world.mark(tk.person, tk.addr);
+            ids.clear();
+            if tk.role == 0 {
+                ids.push(Id::Email(tk.person, tk.addr));
+            }
+            if tk.phone {
+                ids.push(Id::Phone(tk.person));
+            }
+            truth.record("support_tickets", &key, tk.person, &ids)?;
         }
     }
+    traps.phones("support_tickets", phones);
     Ok((out.finish()?, bad_keys, tickets))
 }
 
@@ -684,13 +919,14 @@ fn team(team: Team) -> Vec<u8> {
 /// `data/emails.csv`: `message_id,from,to,subject,sent_at,direction`.
 ///
 /// Sales outreach to companies (with replies), onboarding and renewal mails
-/// to billing contacts, support replies to tickets, and inbound questions
-/// from everyone not seen in any other source, so every person appears
-/// somewhere. Returns the file and the employees that appear.
+/// to billing contacts, support replies to tickets, inbound questions from
+/// everyone not seen in any other source (so every person appears
+/// somewhere), and a few questions from company people's personal
+/// addresses. Returns the file and the employees that appear.
 pub(crate) fn emails(
     root: &Path,
-    world: &mut World,
-    gt: &mut CsvOut,
+    world: &World,
+    (truth, traps): (&mut Truth, &mut Traps),
     seed: u64,
     tickets: &[Ticket],
     subs: &[Subscription],
@@ -701,7 +937,8 @@ pub(crate) fn emails(
     let mut planned = vec![false; world.n];
     // Support replies to tickets.
     for (i, tk) in tickets.iter().enumerate() {
-        if tk.bad || !chance(&mut rng, 0.5) {
+        // (Replies to a shared mailbox would name only the mailbox: none.)
+        if tk.bad || tk.role != 0 || !chance(&mut rng, 0.5) {
             continue;
         }
         let t = (tk.t + rng.random_range(600..DAY)).min(END);
@@ -778,7 +1015,7 @@ pub(crate) fn emails(
     }
     // Everyone not seen yet writes in (or is written to) at least once.
     for p in 0..world.n as u32 {
-        if world.seen[p as usize] != 0 || planned[p as usize] {
+        if truth.seen(p) != 0 || planned[p as usize] {
             continue;
         }
         let t = work_time(&mut rng, START, END - DAY);
@@ -788,6 +1025,32 @@ pub(crate) fn emails(
             t,
             person: p,
             addr,
+            employee: pick(&mut rng, &sales),
+            subject,
+            inbound: true,
+            reply: false,
+        };
+        thread(&mut rng, &mut msgs, &mut planned, m, 0.5);
+    }
+    // A few company people also write in from their personal address, which
+    // nothing else ties to their work address (support may merge them).
+    for p in 0..world.n as u32 {
+        let person = &world.persons[p as usize];
+        let work = Addr::Work.bit() | Addr::WorkOld.bit();
+        if person.company == NONE
+            || person.personal.is_empty()
+            || person.flags & DUAL != 0
+            || truth.seen(p) & work == 0
+            || !chance(&mut rng, 0.03)
+        {
+            continue;
+        }
+        let t = work_time(&mut rng, START, END - DAY);
+        let subject = Subject::Inbound(rng.random_range(0..INBOUND_SUBJECTS.len() as u32) as u8);
+        let m = Message {
+            t,
+            person: p,
+            addr: Addr::Personal,
             employee: pick(&mut rng, &sales),
             subject,
             inbound: true,
@@ -816,7 +1079,7 @@ pub(crate) fn emails(
     let mut used = [false; EMPLOYEES.len()];
     for (i, m) in msgs.iter().enumerate() {
         let key = format!("msg-{:08}", i + 1);
-        let customer = typed_email(&mut rng, &world.email(m.person, m.addr), mess);
+        let customer = written_email(&mut rng, world, traps, (m.person, m.addr), mess);
         let employee = EMPLOYEES[m.employee as usize].1;
         used[m.employee as usize] = true;
         let base = match m.subject {
@@ -842,8 +1105,15 @@ pub(crate) fn emails(
             &ts_string(m.t, TsStyle::Csv),
             direction,
         ])?;
-        truth(gt, world, "emails", &key, m.person)?;
-        world.mark(m.person, m.addr);
+        // The customer is the sender of an inbound message, the recipient of an outbound one.
+        let role = if m.inbound { "sender" } else { "recipient" };
+        truth.record_as(
+            "emails",
+            &key,
+            m.person,
+            role,
+            &[Id::Email(m.person, m.addr)],
+        )?;
     }
     let employees = EMPLOYEES
         .iter()
@@ -854,16 +1124,23 @@ pub(crate) fn emails(
     Ok((out.finish()?, employees))
 }
 
-/// `identity/merges.csv` (`old_email,new_email`): the personal account's
-/// address folded into the work account's, as in the product database.
-pub(crate) fn merges(root: &Path, world: &World) -> Result<Written, DemoError> {
+/// `identity/merges.csv` (`old_email,new_email`): a person's personal
+/// address folded into their work address by a support agent, for people
+/// whose personal records nothing else ties to the work ones.
+pub(crate) fn merges(root: &Path, world: &World, merges: &[Merge]) -> Result<Written, DemoError> {
     let mut out = CsvOut::create(root, "identity/merges.csv", &["old_email", "new_email"])?;
-    for &(personal, work) in &world.merges {
-        let (a, b) = (
-            &world.accounts[personal as usize],
-            &world.accounts[work as usize],
-        );
-        out.row([world.email(a.person, a.addr), world.email(b.person, b.addr)])?;
+    for &(p, work) in merges {
+        out.row([world.email(p, Addr::Personal), world.email(p, work)])?;
+    }
+    out.finish()
+}
+
+/// `identity/never_merge.csv` (`a,b,comment`, values `type:value`): pairs of
+/// identifiers a human says belong to different persons.
+pub(crate) fn never_merge(root: &Path, traps: &Traps) -> Result<Written, DemoError> {
+    let mut out = CsvOut::create(root, "identity/never_merge.csv", &["a", "b", "comment"])?;
+    for (a, b, comment) in &traps.never_merge {
+        out.row([a.as_str(), b.as_str(), comment])?;
     }
     out.finish()
 }

@@ -69,6 +69,54 @@ fn title(s: &str) -> String {
     out
 }
 
+/// Placeholder addresses typed into forms instead of a real one, all in
+/// Plexus's built-in blocklist (placeholder addresses and mailboxes, anything
+/// at `example.com`).
+pub(crate) const JUNK_EMAILS: &[&str] = &[
+    "test@test.com",
+    "none@none.com",
+    "noemail@example.com",
+    "test@example.com",
+];
+
+/// Local parts of the shared role mailboxes customers use (`billing@`,
+/// `info@`, ...), all in Plexus's role-mailbox quarantine list.
+pub(crate) const ROLE_MAILBOXES: &[&str] = &["billing", "info", "support", "sales"];
+
+/// `+tags` people add to their gmail address for filtering.
+const GMAIL_TAGS: &[&str] = &["news", "acme", "work", "saas", "billing2", "promo", "2026"];
+
+/// One of the spellings gmail delivers to the same mailbox as `email` (an
+/// address at `gmail.com`): dots moved or dropped, a `+tag`, or the
+/// `googlemail.com` domain. Equal to `email` under the gmail rule.
+pub(crate) fn gmail_variant(rng: &mut impl Rng, email: &str) -> String {
+    let local = email.split_once('@').map_or(email, |(l, _)| l);
+    let bare: String = local.chars().filter(|&c| c != '.').collect();
+    let tag = GMAIL_TAGS[rng.random_range(0..GMAIL_TAGS.len() as u32) as usize];
+    match rng.random_range(0..6u32) {
+        k @ (0 | 1) => {
+            // Dots dropped, or one dot after a random inner character of the
+            // dot-free form; never the address itself.
+            let mut s = bare.clone();
+            if (k == 1 || s == local) && s.len() >= 2 {
+                let at = rng.random_range(1..s.len() as u32) as usize;
+                s.insert(at, '.');
+            }
+            if s == local {
+                s = if bare != local {
+                    bare
+                } else {
+                    format!("{local}+{tag}")
+                };
+            }
+            format!("{s}@gmail.com")
+        }
+        2 | 3 => format!("{local}+{tag}@gmail.com"),
+        4 => format!("{local}@googlemail.com"),
+        _ => format!("{bare}+{tag}@googlemail.com"),
+    }
+}
+
 /// Common nicknames by ASCII first name.
 const NICKNAMES: &[(&str, &str)] = &[
     ("robert", "Bob"),
@@ -166,6 +214,24 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Appends `v` in decimal, zero-padded to at least `width` digits.
+pub(crate) fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let digits = buf.len() - i;
+    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(digits)));
+    out.extend_from_slice(&buf[i..]);
+}
+
 /// `12345` cents as `123.45`.
 pub(crate) fn money(cents: u64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
@@ -187,6 +253,40 @@ mod tests {
         );
     }
 
+    /// The gmail rule: dots and `+tags` dropped, googlemail.com is gmail.com.
+    fn gmail_rule(email: &str) -> String {
+        let e = email.trim().to_lowercase();
+        let (local, domain) = e.split_once('@').unwrap_or((&e, ""));
+        if domain == "gmail.com" || domain == "googlemail.com" {
+            let base = local.split('+').next().unwrap_or(local).replace('.', "");
+            format!("{base}@gmail.com")
+        } else {
+            e
+        }
+    }
+
+    #[test]
+    fn gmail_variants_are_one_mailbox() {
+        let mut rng = crate::rng::stream(3, 0);
+        let mut kinds = std::collections::HashSet::new();
+        for canonical in [
+            "jane.doe@gmail.com",
+            "janedoe1984@gmail.com",
+            "j.o.e@gmail.com",
+        ] {
+            for _ in 0..200 {
+                let v = gmail_variant(&mut rng, canonical);
+                assert_eq!(gmail_rule(&v), gmail_rule(canonical), "{v}");
+                assert_ne!(v, canonical);
+                kinds.insert((v.contains('+'), v.contains("googlemail")));
+            }
+        }
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+        for junk in JUNK_EMAILS {
+            assert!(junk.contains('@'));
+        }
+    }
+
     #[test]
     fn json_escape_roundtrip() {
         let mut v = Vec::new();
@@ -202,6 +302,13 @@ mod tests {
         v.push(b',');
         push_u64(&mut v, 18_446_744_073_709_551_615);
         assert_eq!(v, b"0,18446744073709551615");
+        v.clear();
+        push_padded(&mut v, 42, 6);
+        v.push(b',');
+        push_padded(&mut v, 1_234_567, 6);
+        v.push(b',');
+        push_padded(&mut v, 0, 0);
+        assert_eq!(v, b"000042,1234567,0");
         assert_eq!(money(4900), "49.00");
         assert_eq!(money(5), "0.05");
     }

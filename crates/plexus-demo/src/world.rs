@@ -2,7 +2,9 @@
 //! app accounts, built in memory once (compactly) before any file is written.
 //!
 //! Sources are then written from this model; everything bulky (events,
-//! invoices, tickets, emails) is derived on the fly while writing.
+//! invoices, tickets, emails, leads, web events) is derived on the fly while
+//! writing. The world is read-only once built, so sources can be written
+//! from several threads.
 
 use std::collections::HashSet;
 
@@ -10,6 +12,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::phone::unique_phone;
 use crate::rng::{chance, pareto, pick, stream, weighted};
 use crate::time::{DAY, END, START, between, business_hours, growing};
 use crate::words::{COMPANY_PREFIXES, COMPANY_SUFFIXES, FIRST_NAMES, FREEMAIL, LAST_NAMES, TLDS};
@@ -29,7 +32,7 @@ pub(crate) enum Addr {
 }
 
 impl Addr {
-    /// Bit of this address in [`World::seen`].
+    /// Bit of this address in the per-person set of addresses seen in records.
     pub(crate) fn bit(self) -> u8 {
         match self {
             Addr::Work => 1,
@@ -80,6 +83,21 @@ pub(crate) struct Company {
     pub members: (u32, u32),
 }
 
+/// [`Person::flags`]: the person has two accounts (work and personal). Two
+/// `user_id`s can never be one resolved person under `limits: {user_id: 1}`,
+/// so nothing ties the personal side to the work side: no phone is ever shown
+/// next to the personal address, no merge is written.
+pub(crate) const DUAL: u8 = 1;
+/// [`Person::flags`]: one of a couple sharing a family phone (a never-merge
+/// pair): the phone appears only on the two app accounts.
+pub(crate) const FAMILY: u8 = 2;
+/// [`Person::flags`]: the person's phone belongs to their family partner (the
+/// second of the pair); it never links this person.
+pub(crate) const FAMILY_GUEST: u8 = 4;
+/// [`Person::flags`]: writes their gmail address in variants (dots, `+tags`,
+/// `googlemail.com`).
+pub(crate) const GMAIL_VARIANTS: u8 = 8;
+
 /// A true person.
 pub(crate) struct Person {
     /// Index into [`FIRST_NAMES`].
@@ -92,6 +110,14 @@ pub(crate) struct Person {
     pub work_local: Box<str>,
     /// Full personal address (empty if the person has none).
     pub personal: Box<str>,
+    /// Phone number as E.164 digits (see [`crate::phone`]), 0 if none.
+    pub phone: u64,
+    /// [`DUAL`], [`FAMILY`], [`FAMILY_GUEST`], [`GMAIL_VARIANTS`].
+    pub flags: u8,
+    /// Index of the account registered with the work address, or [`NONE`].
+    pub work_account: u32,
+    /// Index of the account registered with the personal address, or [`NONE`].
+    pub personal_account: u32,
 }
 
 /// A workspace in the product.
@@ -122,6 +148,8 @@ pub(crate) struct Account {
     pub created: i64,
     /// Last moment of activity.
     pub last_active: i64,
+    /// Whether the `app_users` row shows the person's phone.
+    pub shows_phone: bool,
 }
 
 /// Role names by [`Account::role`].
@@ -144,12 +172,14 @@ pub(crate) struct World {
     pub workspaces: Vec<Workspace>,
     /// Accounts sorted by creation; index i has id `FIRST_USER_ID + i`.
     pub accounts: Vec<Account>,
-    /// Manual merges: `(personal account index, work account index)`.
-    pub merges: Vec<(u32, u32)>,
     /// Persons with two accounts (work and personal).
     pub dual_persons: usize,
-    /// Bit set of [`Addr::bit`] per person: addresses that appear in valid records.
-    pub seen: Vec<u8>,
+    /// Couples sharing a family phone: `(first, second)` person; the phone is
+    /// the first one's.
+    pub family: Vec<(u32, u32)>,
+    /// Addresses of resellers' staff who register leads for several client
+    /// accounts (an identifier shared by many `user_id`s).
+    pub partners: Vec<String>,
     /// Width of the zero-padded number in person ids.
     pub id_width: usize,
 }
@@ -269,6 +299,10 @@ impl World {
                 company: c,
                 work_local: work_local.into(),
                 personal: personal.into(),
+                phone: 0,
+                flags: 0,
+                work_account: NONE,
+                personal_account: NONE,
             });
         }
 
@@ -279,13 +313,136 @@ impl World {
             members,
             workspaces: Vec::new(),
             accounts: Vec::new(),
-            merges: Vec::new(),
             dual_persons: 0,
-            seen: vec![0; n],
+            family: Vec::new(),
+            partners: Vec::new(),
             id_width: n.to_string().len().max(6),
         };
         world.build_product(&mut rng);
+        world.build_contacts(seed, &mut domains);
         world
+    }
+
+    /// Phones, gmail habits, family couples and resellers, drawn from their
+    /// own random stream after the product exists.
+    fn build_contacts(&mut self, seed: u64, domains: &mut HashSet<u64>) {
+        let mut rng = stream(seed, 6);
+        let mut used: HashSet<u64> = HashSet::with_capacity(self.n);
+        for (a, acc) in self.accounts.iter().enumerate() {
+            let person = &mut self.persons[acc.person as usize];
+            if acc.addr == Addr::Personal {
+                person.personal_account = a as u32;
+            } else {
+                person.work_account = a as u32;
+            }
+        }
+        for p in 0..self.n {
+            let person = &mut self.persons[p];
+            if person.personal_account != NONE && person.work_account != NONE {
+                person.flags |= DUAL;
+            }
+            // Work persons with a personal address nearly always give a phone:
+            // it is what ties their personal address to the work one.
+            let bridge = person.company != NONE && !person.personal.is_empty();
+            if chance(&mut rng, if bridge { 0.97 } else { 0.85 }) {
+                person.phone = unique_phone(&mut rng, &mut used, 0.07);
+            }
+            if person.personal.ends_with("@gmail.com") && chance(&mut rng, 0.35) {
+                person.flags |= GMAIL_VARIANTS;
+            }
+        }
+        // Couples sharing a family phone: two personal-only persons with one
+        // account each; both accounts show the first one's phone.
+        let want = self.n / 1000;
+        let mut single: Vec<u32> = Vec::new();
+        for p in 0..self.n as u32 {
+            let person = &self.persons[p as usize];
+            if person.company == NONE && person.personal_account != NONE && person.phone != 0 {
+                single.push(p);
+            }
+        }
+        if want > 0 && single.len() >= 2 * want + 2 {
+            single.shuffle(&mut rng);
+            for pair in single.chunks_exact(2).take(want) {
+                let (a, b) = (pair[0].min(pair[1]), pair[0].max(pair[1]));
+                let phone = self.persons[a as usize].phone;
+                self.persons[a as usize].flags |= FAMILY;
+                let guest = &mut self.persons[b as usize];
+                guest.flags |= FAMILY | FAMILY_GUEST;
+                guest.phone = phone;
+                self.family.push((a, b));
+            }
+            self.family.sort_unstable();
+        }
+        for acc in &mut self.accounts {
+            let person = &self.persons[acc.person as usize];
+            acc.shows_phone = if person.phone == 0 {
+                false
+            } else if person.flags & FAMILY != 0 {
+                true
+            } else if acc.addr == Addr::Personal && person.flags & DUAL != 0 {
+                false
+            } else if person.company != NONE && !person.personal.is_empty() {
+                true
+            } else {
+                chance(&mut rng, 0.7)
+            };
+        }
+        // Resellers: one address each, registering leads for 5-8 clients.
+        let work_accounts = self
+            .persons
+            .iter()
+            .filter(|p| p.work_account != NONE)
+            .count();
+        let partner_n = if work_accounts >= 40 {
+            (work_accounts / 3000).max(1)
+        } else {
+            0
+        };
+        for _ in 0..partner_n {
+            let (_, domain, _) = company_identity(&mut rng, domains);
+            let dot = domain.find('.').unwrap_or(domain.len());
+            let firm = format!("{}partners.com", &domain[..dot]);
+            let f = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len() as u32) as usize].1;
+            let l = LAST_NAMES[rng.random_range(0..LAST_NAMES.len() as u32) as usize].1;
+            if domains.insert(fnv(&[&firm])) {
+                self.partners.push(format!("{f}.{l}@{firm}"));
+            }
+        }
+    }
+
+    /// The account a person's records under `addr` belong to: the work
+    /// account for work addresses, the personal one for the personal address.
+    pub(crate) fn account_for(&self, p: u32, addr: Addr) -> u32 {
+        let person = &self.persons[p as usize];
+        match addr {
+            Addr::Personal => person.personal_account,
+            Addr::Work | Addr::WorkOld => person.work_account,
+        }
+    }
+
+    /// The person's main account: the work one if any, else the personal one.
+    pub(crate) fn main_account(&self, p: u32) -> u32 {
+        let person = &self.persons[p as usize];
+        if person.work_account != NONE {
+            person.work_account
+        } else {
+            person.personal_account
+        }
+    }
+
+    /// Whether the person's phone is theirs to link with (not a family
+    /// partner's): records may carry it as an identifier of this person.
+    pub(crate) fn own_phone(&self, p: u32) -> bool {
+        let person = &self.persons[p as usize];
+        person.phone != 0 && person.flags & FAMILY_GUEST == 0
+    }
+
+    /// Whether the person's phone is tied to their main account (shown on its
+    /// `app_users` row): a record carrying only that phone still resolves.
+    pub(crate) fn phone_anchored(&self, p: u32) -> bool {
+        let a = self.main_account(p);
+        a != NONE && self.accounts[a as usize].shows_phone && self.own_phone(p)
     }
 
     /// Creates workspaces and accounts, then sorts both by creation time.
@@ -396,13 +553,13 @@ impl World {
                     role,
                     created,
                     last_active: active,
+                    shows_phone: false,
                 });
-                // Some people with a personal address also sign up privately.
-                if !self.persons[p as usize].personal.is_empty() && chance(rng, 0.18) {
+                // A few people with a personal address also sign up privately.
+                if !self.persons[p as usize].personal.is_empty() && chance(rng, 0.03) {
                     let pc = between(rng, START, END - 7 * DAY);
                     let pc = business_hours(rng, pc);
                     let ws = self.personal_workspace(rng, &mut workspaces, p, pc, 0.1);
-                    let work_idx = accounts.len() as u32 - 1;
                     accounts.push(Account {
                         person: p,
                         addr: Addr::Personal,
@@ -410,11 +567,9 @@ impl World {
                         role: 0,
                         created: pc,
                         last_active: last_active(rng, pc),
+                        shows_phone: false,
                     });
                     self.dual_persons += 1;
-                    if chance(rng, 0.3) {
-                        self.merges.push((accounts.len() as u32 - 1, work_idx));
-                    }
                 }
             }
         }
@@ -430,6 +585,7 @@ impl World {
                     role: 0,
                     created,
                     last_active: last_active(rng, created),
+                    shows_phone: false,
                 });
             }
         }
@@ -450,22 +606,14 @@ impl World {
             a.workspace = ws_rank[a.workspace as usize];
         }
 
-        // Sort accounts by creation and renumber the merges.
+        // Sort accounts by creation.
         let mut acc_order: Vec<u32> = (0..accounts.len() as u32).collect();
         acc_order.sort_by_key(|&i| (accounts[i as usize].created, i));
-        let mut acc_rank = vec![0u32; accounts.len()];
-        for (rank, &i) in acc_order.iter().enumerate() {
-            acc_rank[i as usize] = rank as u32;
-        }
         let mut slots: Vec<Option<Account>> = accounts.into_iter().map(Some).collect();
         self.accounts = acc_order
             .iter()
             .filter_map(|&i| slots[i as usize].take())
             .collect();
-        for m in &mut self.merges {
-            *m = (acc_rank[m.0 as usize], acc_rank[m.1 as usize]);
-        }
-        self.merges.sort_unstable();
     }
 
     /// Adds a personal workspace for person `p` and returns its index.
@@ -498,11 +646,6 @@ impl World {
             created: created + rng.random_range(20..300),
         });
         workspaces.len() as u32 - 1
-    }
-
-    /// The person id written to the ground truth, e.g. `P000123`.
-    pub(crate) fn person_id(&self, p: u32) -> String {
-        format!("P{:0w$}", p as u64 + 1, w = self.id_width)
     }
 
     /// Canonical (lower-case) address of person `p` of the given kind.
@@ -538,11 +681,6 @@ impl World {
         } else {
             self.work_addr_at(p, t)
         }
-    }
-
-    /// Records that a valid record shows person `p` with address `addr`.
-    pub(crate) fn mark(&mut self, p: u32, addr: Addr) {
-        self.seen[p as usize] |= addr.bit();
     }
 }
 
@@ -692,12 +830,21 @@ fn personal_address(rng: &mut ChaCha8Rng, used: &mut HashSet<u64>, f: &str, l: &
         6 => format!("{f}{l}{}", rng.random_range(1960..2006u32)),
         _ => format!("{l}.{f}"),
     };
-    if used.insert(fnv(&[&base, "@", domain])) {
+    // Gmail ignores dots: `jane.doe` and `janedoe` are one mailbox there, so
+    // uniqueness is checked on the dot-free form.
+    let key = |local: &str| {
+        if domain == "gmail.com" {
+            fnv(&[&local.replace('.', ""), "@", domain])
+        } else {
+            fnv(&[local, "@", domain])
+        }
+    };
+    if used.insert(key(&base)) {
         return format!("{base}@{domain}");
     }
     for k in 2u32.. {
         let c = format!("{base}{k}");
-        if used.insert(fnv(&[&c, "@", domain])) {
+        if used.insert(key(&c)) {
             return format!("{c}@{domain}");
         }
     }
@@ -720,6 +867,14 @@ mod tests {
         );
     }
 
+    /// The address as a correct engine keys it (gmail dots dropped).
+    fn canonical(email: &str) -> String {
+        match email.split_once('@') {
+            Some((l, "gmail.com")) => format!("{}@gmail.com", l.replace('.', "")),
+            _ => email.to_string(),
+        }
+    }
+
     #[test]
     fn emails_are_unique() {
         let w = World::build(3000, 7);
@@ -733,9 +888,90 @@ mod tests {
                 }
             }
             if !person.personal.is_empty() {
-                assert!(all.insert(w.email(p, Addr::Personal)));
+                assert!(all.insert(canonical(&w.email(p, Addr::Personal))));
             }
         }
+        for e in &w.partners {
+            assert!(all.insert(e.clone()), "{e}");
+        }
+    }
+
+    /// Role mailboxes and placeholder mailboxes an engine is likely to know.
+    const ROLE_LIKE: &str = "info hello contact contactus enquiries enquiry inquiries inquiry \
+        mail email office reception team all everyone staff feedback newsletter news events \
+        partners media press pr sales support help helpdesk service services customerservice \
+        customercare care orders order bookings reservations shop store billing accounts \
+        accounting finance invoices invoice ap ar payments payroll purchasing procurement hr \
+        jobs careers recruiting recruitment legal privacy compliance marketing admin \
+        administrator it ops operations security webmaster postmaster hostmaster abuse root \
+        sysadmin devops tech techsupport alerts notifications noreply no-reply donotreply \
+        do-not-reply mailer-daemon bounce bounces noemail no-email nomail none null unknown \
+        test fake";
+
+    #[test]
+    fn no_address_looks_like_a_role_or_junk() {
+        let w = World::build(5000, 11);
+        let roles: HashSet<&str> = ROLE_LIKE.split_whitespace().collect();
+        let mut emails = w.partners.clone();
+        for p in 0..w.n as u32 {
+            let person = &w.persons[p as usize];
+            if person.company != NONE {
+                emails.push(w.email(p, Addr::Work));
+            }
+            if !person.personal.is_empty() {
+                emails.push(w.email(p, Addr::Personal));
+            }
+        }
+        for e in emails {
+            let (local, domain) = e.split_once('@').expect("@");
+            assert!(!roles.contains(local), "{e}");
+            assert!(
+                !["example.com", "test.com", "none.com"].contains(&domain),
+                "{e}"
+            );
+            for tld in [".example", ".test", ".invalid", ".localhost"] {
+                assert!(!domain.ends_with(tld), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn phones_families_and_accounts() {
+        let w = World::build(5000, 5);
+        let mut owner: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+        for (p, person) in w.persons.iter().enumerate() {
+            if person.phone != 0 && person.flags & FAMILY_GUEST == 0 {
+                assert!(
+                    owner.insert(person.phone, p as u32).is_none(),
+                    "shared phone"
+                );
+            }
+            let dual = person.work_account != NONE && person.personal_account != NONE;
+            assert_eq!(dual, person.flags & DUAL != 0);
+        }
+        assert_eq!(w.family.len(), 5);
+        for &(a, b) in &w.family {
+            let (pa, pb) = (&w.persons[a as usize], &w.persons[b as usize]);
+            assert_eq!(pa.phone, pb.phone);
+            assert_eq!(owner.get(&pa.phone), Some(&a));
+            assert!(pb.flags & FAMILY_GUEST != 0 && pa.flags & FAMILY != 0);
+            assert!(!w.own_phone(b) && w.own_phone(a));
+            for p in [a, b] {
+                let acc = &w.accounts[w.main_account(p) as usize];
+                assert!(acc.shows_phone);
+            }
+        }
+        for (i, acc) in w.accounts.iter().enumerate() {
+            let person = &w.persons[acc.person as usize];
+            if acc.addr == Addr::Personal && person.flags & DUAL != 0 {
+                assert!(
+                    !acc.shows_phone,
+                    "a dual person's personal account shows the phone"
+                );
+            }
+            assert_eq!(w.account_for(acc.person, acc.addr), i as u32);
+        }
+        assert!(!w.partners.is_empty());
     }
 
     #[test]

@@ -203,6 +203,46 @@ impl IdentityGraph {
         self.observations[node as usize]
     }
 
+    /// Rank of each type id for choosing anchors and heads: configured priority first, then
+    /// type name.
+    pub(crate) fn type_ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u16> = (0..self.type_names.len() as u16).collect();
+        order.sort_by_key(|&t| {
+            let name = &self.type_names[t as usize];
+            let p = self
+                .type_priority
+                .iter()
+                .position(|x| x == name)
+                .unwrap_or(self.type_priority.len());
+            (p, name.clone())
+        });
+        let mut ranks = vec![0u32; order.len()];
+        for (rank, t) in order.into_iter().enumerate() {
+            ranks[t as usize] = rank as u32;
+        }
+        ranks
+    }
+
+    /// The type id of `node`.
+    pub(crate) fn node_type(&self, node: NodeId) -> u16 {
+        self.node_type[node as usize]
+    }
+
+    /// Whether `node` was demoted (a poor anchor).
+    pub(crate) fn is_demoted(&self, node: NodeId) -> bool {
+        self.demoted[node as usize]
+    }
+
+    /// Raw first-seen time (`i64::MAX` when unknown), for ordering.
+    pub(crate) fn first_seen_raw(&self, node: NodeId) -> i64 {
+        self.first_seen[node as usize]
+    }
+
+    /// The type names by type id.
+    pub fn type_names(&self) -> &[String] {
+        &self.type_names
+    }
+
     fn priority(&self, node: NodeId) -> usize {
         let name = self.type_name(node);
         self.type_priority

@@ -24,12 +24,25 @@
 //! ```
 #![deny(missing_docs)]
 
+mod assertions;
+pub mod blocklist;
+mod engine;
 mod graph;
 mod ids;
 pub mod normalize;
 mod personal;
+pub mod roles;
 
+pub use assertions::{Assertions, RecordRef, RuleKind, RulePair, SetId};
+pub use blocklist::{Blocklist, BlocklistError, BlocklistOptions};
+pub use engine::{
+    BlockReason, Blocked, GuardOptions, Link, LinkOrigin, NO_ENTITY, Quarantine, QuarantineReason,
+    Resolved, ResolvedEntity, resolve,
+};
 pub use graph::{Entity, IdentityGraph, NodeId, Resolution};
 pub use ids::stable_id;
+pub use normalize::{NormalizeOptions, Normalizer, OptionsError, known_email_rules};
 pub use normalize::{Rejection, email_domain, normalize, normalize_cow};
+pub use personal::EXTRA_PERSONAL_DOMAINS;
 pub use personal::{BUILTIN_PERSONAL_DOMAINS, PersonalDomains};
+pub use roles::{BUILTIN_ROLE_MAILBOXES, RoleMailboxes};

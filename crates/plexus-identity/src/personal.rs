@@ -1,115 +1,79 @@
 //! Personal (free-mail) domains: addresses on them never form company groups.
+//!
+//! The built-in list is [`BUILTIN_PERSONAL_DOMAINS`]: the maintained public list of the npm
+//! package `free-email-domains` (MIT; it merges HubSpot's list of free email domains with two
+//! lists of disposable-mail domains, about 14,000 domains), stored one per line in
+//! `data/free_email_domains.txt` and embedded at compile time, plus the few big providers it
+//! lacks ([`EXTRA_PERSONAL_DOMAINS`]). `scripts/update-free-email-domains.sh` regenerates the
+//! file.
+//!
+//! Matching is exact on the email's (normalised, lower-case) domain: a subdomain of a listed
+//! domain is not personal unless it is listed itself. The list names the exact domains
+//! providers hand out (`yahoo.co.uk`, `mail.ru`), while a subdomain of a free-mail provider is
+//! usually a company's own system (`corp.mail.ru`), and matching parents would also make
+//! every `*.dynv6.net`-style host personal.
 
-use std::collections::HashSet;
+use std::sync::LazyLock;
 
-/// Plexus's built-in list of widely used free-mail domains. Projects extend or trim it in
-/// `plexus.yml` (`identity.personal_domains`), or replace it with their own list.
-pub const BUILTIN_PERSONAL_DOMAINS: &[&str] = &[
-    "aim.com",
-    "aol.com",
-    "att.net",
-    "bellsouth.net",
-    "btinternet.com",
-    "comcast.net",
-    "cox.net",
-    "duck.com",
-    "email.com",
-    "fastmail.com",
-    "fastmail.fm",
-    "free.fr",
-    "freenet.de",
-    "gmail.com",
-    "gmx.at",
-    "gmx.ch",
-    "gmx.com",
-    "gmx.de",
-    "gmx.net",
-    "googlemail.com",
+use foldhash::fast::RandomState;
+use hashbrown::HashSet;
+
+/// The embedded list file: comment lines start with `#`.
+const LIST_FILE: &str = include_str!("../data/free_email_domains.txt");
+
+/// Providers missing from the public list that Plexus treats as personal: privacy-focused
+/// providers (Hey, Tuta, mailbox.org) and address-relay services (Apple's Hide My Email,
+/// Proton Pass, SimpleLogin, addy.io), whose addresses each belong to one person.
+pub const EXTRA_PERSONAL_DOMAINS: &[&str] = &[
+    "addy.io",
+    "anonaddy.com",
     "hey.com",
-    "hotmail.co.uk",
-    "hotmail.com",
-    "hotmail.de",
-    "hotmail.es",
-    "hotmail.fr",
-    "hotmail.it",
-    "hushmail.com",
-    "icloud.com",
-    "inbox.com",
-    "laposte.net",
-    "libero.it",
-    "live.ca",
-    "live.co.uk",
-    "live.com",
-    "live.de",
-    "live.fr",
-    "live.nl",
-    "mac.com",
-    "mail.com",
-    "mail.ru",
-    "me.com",
-    "msn.com",
-    "naver.com",
-    "orange.fr",
-    "outlook.com",
-    "outlook.de",
-    "outlook.es",
-    "outlook.fr",
-    "pm.me",
-    "proton.me",
-    "protonmail.ch",
-    "protonmail.com",
-    "qq.com",
-    "rambler.ru",
-    "rocketmail.com",
-    "sbcglobal.net",
-    "sfr.fr",
-    "sky.com",
-    "t-online.de",
+    "keemail.me",
+    "mailbox.org",
+    "passinbox.com",
+    "passmail.net",
+    "privaterelay.appleid.com",
+    "simplelogin.com",
+    "tuta.com",
+    "tutamail.com",
     "tutanota.com",
-    "tuta.io",
-    "verizon.net",
-    "virginmedia.com",
-    "wanadoo.fr",
-    "web.de",
-    "yahoo.ca",
-    "yahoo.co.in",
-    "yahoo.co.jp",
-    "yahoo.co.uk",
-    "yahoo.com",
-    "yahoo.com.au",
-    "yahoo.com.br",
-    "yahoo.de",
-    "yahoo.es",
-    "yahoo.fr",
-    "yahoo.in",
-    "yahoo.it",
-    "yandex.com",
-    "yandex.ru",
-    "ymail.com",
-    "zoho.com",
-    "163.com",
-    "126.com",
 ];
+
+/// Plexus's built-in personal domains, sorted: the embedded public list plus
+/// [`EXTRA_PERSONAL_DOMAINS`]. Projects extend or trim it in `plexus.yml`
+/// (`identity.personal_domains`), or replace it with their own list.
+pub static BUILTIN_PERSONAL_DOMAINS: LazyLock<Box<[&'static str]>> = LazyLock::new(|| {
+    let mut v: Vec<&'static str> = LIST_FILE
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .chain(EXTRA_PERSONAL_DOMAINS.iter().copied())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v.into_boxed_slice()
+});
+
+/// The built-in set, built once and cloned by [`PersonalDomains::builtin`].
+static BUILTIN_SET: LazyLock<PersonalDomains> =
+    LazyLock::new(|| PersonalDomains::from_list(BUILTIN_PERSONAL_DOMAINS.iter().copied()));
 
 /// A set of personal domains, matched exactly on the normalised (lower-case) domain.
 #[derive(Debug, Clone, Default)]
 pub struct PersonalDomains {
-    domains: HashSet<String>,
+    domains: HashSet<Box<str>, RandomState>,
 }
 
 impl PersonalDomains {
-    /// The built-in list.
+    /// The built-in list ([`BUILTIN_PERSONAL_DOMAINS`]).
     pub fn builtin() -> Self {
-        Self::from_list(BUILTIN_PERSONAL_DOMAINS.iter().copied())
+        BUILTIN_SET.clone()
     }
 
     /// Exactly these domains (lower-cased and trimmed).
     pub fn from_list<'a>(domains: impl IntoIterator<Item = &'a str>) -> Self {
         Self {
-            domains: domains
-                .into_iter()
-                .map(|d| d.trim().to_lowercase())
-                .collect(),
+            domains: domains.into_iter().map(clean).collect(),
         }
     }
 
@@ -119,15 +83,15 @@ impl PersonalDomains {
         add: impl IntoIterator<Item = &'a str>,
         remove: impl IntoIterator<Item = &'a str>,
     ) -> Self {
-        self.domains
-            .extend(add.into_iter().map(|d| d.trim().to_lowercase()));
+        self.domains.extend(add.into_iter().map(clean));
         for d in remove {
-            self.domains.remove(&d.trim().to_lowercase());
+            self.domains.remove(&*clean(d));
         }
         self
     }
 
-    /// True if `domain` (already normalised) is personal.
+    /// True if `domain` (already normalised: lower-case, no trailing dot) is personal. Exact
+    /// match: subdomains of a listed domain are not included.
     pub fn contains(&self, domain: &str) -> bool {
         self.domains.contains(domain)
     }
@@ -143,6 +107,12 @@ impl PersonalDomains {
     }
 }
 
+/// A domain as stored: trimmed, lower-case, without a trailing dot.
+fn clean(d: &str) -> Box<str> {
+    let d = d.trim();
+    d.strip_suffix('.').unwrap_or(d).to_lowercase().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,22 +122,46 @@ mod tests {
         let p = PersonalDomains::builtin();
         for d in [
             "gmail.com",
+            "googlemail.com",
             "yahoo.com",
             "outlook.com",
             "icloud.com",
             "hotmail.com",
             "proton.me",
+            "hey.com",
+            "tutanota.com",
+            "gmx.de",
+            "qq.com",
         ] {
             assert!(p.contains(d), "{d}");
         }
-        assert!(!p.contains("acme.com"));
+        assert!(p.len() > 10_000, "{}", p.len());
+        for d in ["acme.com", "example.com", "mail.gmail.com", "gmail.com."] {
+            assert!(!p.contains(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_file_is_clean() {
+        let header = LIST_FILE.lines().next().unwrap();
+        assert!(header.starts_with('#'), "{header}");
+        assert!(LIST_FILE.contains("free-email-domains") && LIST_FILE.contains("MIT"));
+        for d in BUILTIN_PERSONAL_DOMAINS.iter() {
+            assert_eq!(&*clean(d), *d, "not normalised: {d:?}");
+            assert!(d.contains('.') && !d.contains(char::is_whitespace), "{d:?}");
+        }
+        assert!(BUILTIN_PERSONAL_DOMAINS.is_sorted());
+        for extra in EXTRA_PERSONAL_DOMAINS {
+            assert!(BUILTIN_PERSONAL_DOMAINS.binary_search(extra).is_ok());
+        }
     }
 
     #[test]
     fn lists_replace_and_adjustments_adjust() {
         let p = PersonalDomains::from_list(["Gmail.com "]);
         assert!(p.contains("gmail.com") && !p.contains("yahoo.com"));
-        let p = PersonalDomains::builtin().adjust(["corp-mail.io"], ["gmail.com"]);
-        assert!(p.contains("corp-mail.io") && !p.contains("gmail.com"));
+        let p = PersonalDomains::builtin().adjust(["corp-mail.io", "Other.IO."], ["GMAIL.com"]);
+        assert!(p.contains("corp-mail.io") && p.contains("other.io") && !p.contains("gmail.com"));
+        assert!(PersonalDomains::default().is_empty());
     }
 }

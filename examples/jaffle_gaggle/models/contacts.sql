@@ -47,13 +47,20 @@ merged AS (
     FROM members
     GROUP BY person_id
 ),
-corporate_domains AS (
-    -- Domains that formed a company: Plexus left out the project's personal domains.
-    SELECT DISTINCT value AS domain FROM group_identifiers WHERE type = 'domain'
+personal_domains AS (
+    -- Email domains Plexus saw but formed no company from: the project's personal domains.
+    -- (The spec's corporate domain is the raw text after the `@`, even for an address
+    -- Plexus rejects as an identifier, such as `ashleyhammonds@nopain,nogain.com`.)
+    SELECT DISTINCT split_part(value, '@', 2) AS domain
+    FROM person_identifiers
+    WHERE type = 'email'
+      AND split_part(value, '@', 2) NOT IN (SELECT value FROM group_identifiers WHERE type = 'domain')
 )
 SELECT s.user_id,
        su.email,
-       cd.domain AS corporate_email,
+       CASE WHEN strpos(su.email, '@') > 0 AND pd.domain IS NULL
+            THEN substr(lower(su.email), strpos(su.email, '@') + 1)
+       END AS corporate_email,
        m.user_name,
        m.gaggle_id,
        m.created_at,
@@ -67,7 +74,5 @@ FROM survivors s
 JOIN raw_users su ON su.id = s.user_id
 JOIN merged m ON m.person_id = s.person_id
 LEFT JOIN activity a ON a.person_id = s.person_id
-LEFT JOIN corporate_domains cd
-       ON strpos(su.email, '@') > 0
-      AND cd.domain = substr(lower(su.email), strpos(su.email, '@') + 1)
+LEFT JOIN personal_domains pd ON pd.domain = substr(lower(su.email), strpos(su.email, '@') + 1)
 ORDER BY s.user_id

@@ -5,14 +5,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use plexus_config::{GroupOrigin, Project, SourceConfig};
-use plexus_identity::{IdentityGraph, NodeId, PersonalDomains, normalize, normalize_cow};
+use std::borrow::Cow;
+
+use plexus_config::Diagnostic;
+use plexus_identity::{Assertions, IdentityGraph, NodeId, RecordRef, SetId};
+
+use super::settings::IdentitySettings;
 use plexus_ingest::{MappedRows, MappedSource, Slot, SourceTable};
 
 /// Who a trait or a participant refers to before resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    /// A person identifier node.
-    Person(NodeId),
+    /// A person, by the identifier set of the participant that carried the trait.
+    Person(SetId),
     /// A group identifier node.
     Group(NodeId),
 }
@@ -123,20 +128,22 @@ pub struct SourceCounts {
 pub struct Collected {
     /// Person identifiers.
     pub persons: IdentityGraph,
+    /// Which person identifiers each record asserted together, and the human rules.
+    pub assertions: Assertions,
     /// Group identifiers (type = group type).
     pub groups: IdentityGraph,
     /// Source names by index.
     pub sources: Vec<String>,
     /// Events in load order.
     pub events: Vec<EventRecord>,
-    /// `(event index, person node, role label)`.
-    pub participants: Vec<(u32, NodeId, u32)>,
+    /// `(event index, participant's identifier set, role label)`.
+    pub participants: Vec<(u32, SetId, u32)>,
     /// Event names, roles and trait names.
     pub labels: Labels,
     /// Trait observations in load order.
     pub traits: Vec<TraitRecord>,
-    /// `(person node, group node, observed at)`.
-    pub memberships: Vec<(NodeId, NodeId, Option<i64>)>,
+    /// `(participant's identifier set, group node, observed at)`.
+    pub memberships: Vec<(SetId, NodeId, Option<i64>)>,
     /// Rejected rows.
     pub rejects: Vec<Reject>,
     /// Identifiers that failed normalisation (their rows still load).
@@ -145,31 +152,20 @@ pub struct Collected {
     pub counts: Vec<SourceCounts>,
     /// Group types that form from corporate email domains.
     pub email_domain_groups: Vec<String>,
-    /// Personal domains in force.
-    pub personal: PersonalDomains,
     /// `(person email node, group domain node)` for corporate email domains.
     pub email_domain_links: Vec<(NodeId, NodeId)>,
+    /// The project's identity settings.
+    pub settings: IdentitySettings,
+    /// Per person node: `None` not checked yet, `Some(None)` fine, `Some(Some(reason))`
+    /// blocklisted.
+    verdicts: Vec<Option<Option<Arc<str>>>>,
 }
 
 impl Collected {
-    /// An empty collection for `project`.
-    pub fn new(project: &Project) -> Collected {
-        use plexus_config::PersonalDomains as Cfg;
-        let personal = match &project.config.identity.personal_domains {
-            None => PersonalDomains::builtin(),
-            Some(Cfg::List(l)) => PersonalDomains::from_list(l.iter().map(String::as_str)),
-            Some(Cfg::Adjust(a)) => {
-                let base = if a.builtin {
-                    PersonalDomains::builtin()
-                } else {
-                    PersonalDomains::default()
-                };
-                base.adjust(
-                    a.add.iter().map(String::as_str),
-                    a.remove.iter().map(String::as_str),
-                )
-            }
-        };
+    /// An empty collection for `project`; fails with every problem of its `identity`
+    /// settings.
+    pub fn new(project: &Project) -> Result<Collected, Vec<Diagnostic>> {
+        let settings = IdentitySettings::from_project(project)?;
         let email_domain_groups = project
             .group_types()
             .iter()
@@ -180,8 +176,13 @@ impl Collected {
             })
             .map(|(n, _)| n.clone())
             .collect();
-        Collected {
-            persons: IdentityGraph::new(),
+        let mut persons = IdentityGraph::new();
+        if let Some(priority) = &settings.anchor_priority {
+            persons.set_type_priority(priority.clone());
+        }
+        Ok(Collected {
+            persons,
+            assertions: Assertions::new(),
             groups: IdentityGraph::new(),
             sources: Vec::new(),
             events: Vec::new(),
@@ -193,9 +194,10 @@ impl Collected {
             rejected_identifiers: Vec::new(),
             counts: Vec::new(),
             email_domain_groups,
-            personal,
             email_domain_links: Vec::new(),
-        }
+            verdicts: Vec::new(),
+            settings,
+        })
     }
 
     /// Forms a group node per corporate email domain (for each group type declared
@@ -217,10 +219,10 @@ impl Collected {
             let Some(domain) = plexus_identity::email_domain(self.persons.value(node)) else {
                 continue;
             };
-            if self.personal.contains(domain) {
+            if self.settings.personal.contains(domain) {
                 continue;
             }
-            let Ok(Some(domain)) = normalize("domain", domain) else {
+            let Ok(Some(domain)) = self.settings.normalizer.normalize("domain", domain) else {
                 continue;
             };
             let (first, last) = (self.persons.first_seen(node), self.persons.last_seen(node));
@@ -235,6 +237,44 @@ impl Collected {
         }
     }
 
+    /// Whether a person identifier is a role mailbox (quarantined when the project says so).
+    pub fn is_role(&self, kind: &str, value: &str) -> bool {
+        kind == "email"
+            && self
+                .settings
+                .roles
+                .as_ref()
+                .is_some_and(|r| r.is_role(value))
+    }
+
+    /// Normalises a person identifier with the project's rules.
+    pub fn normalize(
+        &self,
+        kind: &str,
+        raw: &str,
+    ) -> Result<Option<String>, plexus_identity::Rejection> {
+        self.settings
+            .normalizer
+            .normalize(kind, raw)
+            .map(|v| v.map(Cow::into_owned))
+    }
+
+    /// Interns a normalised person identifier, or returns why the blocklist refuses it
+    /// (checked once per distinct identifier).
+    fn person_node(&mut self, type_id: u16, kind: &str, value: &str) -> Result<NodeId, Arc<str>> {
+        let node = self.persons.intern(type_id, value);
+        let i = node as usize;
+        if i >= self.verdicts.len() {
+            self.verdicts.resize(i + 1, None);
+        }
+        let verdict = self.verdicts[i]
+            .get_or_insert_with(|| self.settings.blocklist.check(kind, value).map(Arc::from));
+        match verdict {
+            None => Ok(node),
+            Some(reason) => Err(reason.clone()),
+        }
+    }
+
     /// Normalises a group identifier: domains for email-domain group types, trimmed text
     /// otherwise.
     fn group_value(
@@ -243,9 +283,9 @@ impl Collected {
         raw: &str,
     ) -> Result<Option<String>, plexus_identity::Rejection> {
         if self.email_domain_groups.iter().any(|g| g == group_type) {
-            normalize("domain", raw)
+            self.normalize("domain", raw)
         } else {
-            normalize(group_type, raw)
+            self.normalize(group_type, raw)
         }
     }
 
@@ -440,8 +480,18 @@ impl Collected {
                         let Some(raw) = rows.str(*c, r) else {
                             continue;
                         };
-                        match normalize_cow(type_name, &raw) {
-                            Ok(Some(v)) => nodes.push(self.persons.intern(*type_id, &v)),
+                        match self.settings.normalizer.normalize(type_name, &raw) {
+                            Ok(Some(v)) => match self.person_node(*type_id, type_name, &v) {
+                                Ok(node) => nodes.push(node),
+                                Err(reason) => pending_rejected.push(Reject {
+                                    source: name.clone(),
+                                    file: file.to_string(),
+                                    line,
+                                    column: Some(type_name.clone()),
+                                    value: Some(raw.into_owned()),
+                                    reason: reason.to_string(),
+                                }),
+                            },
                             Ok(None) => {}
                             Err(why) => pending_rejected.push(Reject {
                                 source: name.clone(),
@@ -521,23 +571,25 @@ impl Collected {
                     });
                 }
                 for (p, nodes) in part_nodes.iter().enumerate() {
-                    let Some(&first) = nodes.first() else {
+                    if nodes.is_empty() {
                         continue;
-                    };
+                    }
                     for &n in nodes {
                         self.persons.observe(n, observed);
-                        if n != first {
-                            self.persons.link(first, n);
-                        }
                     }
+                    let set = self.assertions.assert(nodes, || RecordRef {
+                        time: observed,
+                        source: src,
+                        key: key.clone(),
+                    });
                     let part = &source.participants[p];
                     if time.is_some() {
-                        self.participants.push((event_index, first, roles[p]));
+                        self.participants.push((event_index, set, roles[p]));
                     }
                     for &(label, c) in &trait_labels[p] {
                         if let Some(v) = c.and_then(|c| rows.text(c, r)) {
                             self.traits.push(TraitRecord {
-                                subject: Subject::Person(first),
+                                subject: Subject::Person(set),
                                 name: label,
                                 value: v,
                                 observed_at: observed,
@@ -556,7 +608,7 @@ impl Collected {
                                 let t = self.groups.type_id(gtype);
                                 let g = self.groups.intern(t, &v);
                                 self.groups.observe(g, observed);
-                                self.memberships.push((first, g, observed));
+                                self.memberships.push((set, g, observed));
                             }
                             Ok(None) => {}
                             Err(why) => self.rejected_identifiers.push(Reject {

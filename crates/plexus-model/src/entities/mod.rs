@@ -2,10 +2,14 @@
 //! traits, through the identity graphs.
 
 mod collect;
+mod identity;
 mod rules;
 pub mod schema;
+mod settings;
 mod tables;
 
 pub use collect::{Collected, Labels, Reject, SourceCounts};
+pub use identity::{PreviousIds, Redirect, redirects, resolve_persons};
 pub use rules::{RuleRecord, apply_rules};
+pub use settings::IdentitySettings;
 pub use tables::{Table, build_tables};

@@ -46,6 +46,69 @@ pub fn person_identifiers() -> SchemaRef {
         ("last_seen", ts, true),
         ("records", I, false),
         ("is_anchor", B, false),
+        ("status", T, false),
+    ])
+}
+
+/// `identity_links`: every accepted link between two identifiers, with what asserted it.
+/// The edges of each person's identity graph; `plexus explain` walks them.
+pub fn identity_links() -> SchemaRef {
+    s(&[
+        ("person_id", T, false),
+        ("from_type", T, false),
+        ("from_value", T, false),
+        ("to_type", T, false),
+        ("to_value", T, false),
+        ("rule", T, false),
+        ("source", T, true),
+        ("source_key", T, true),
+        ("file", T, true),
+        ("line", I, true),
+        ("seen_at", timestamp_type(), true),
+        ("records", I, false),
+    ])
+}
+
+/// `blocked_links`: links a guard refused (limit, quarantine, never-merge cut).
+pub fn blocked_links() -> SchemaRef {
+    s(&[
+        ("guard", T, false),
+        ("reason", T, false),
+        ("from_type", T, false),
+        ("from_value", T, false),
+        ("from_person_id", T, true),
+        ("to_type", T, false),
+        ("to_value", T, false),
+        ("to_person_id", T, true),
+        ("rule", T, false),
+        ("source", T, true),
+        ("source_key", T, true),
+        ("file", T, true),
+        ("line", I, true),
+        ("seen_at", timestamp_type(), true),
+    ])
+}
+
+/// `quarantined_identifiers`: identifiers that behave like shared ones; they stay on their
+/// records but never link two persons.
+pub fn quarantined_identifiers() -> SchemaRef {
+    s(&[
+        ("type", T, false),
+        ("value", T, false),
+        ("reason", T, false),
+        ("degree", I, false),
+        ("persons", I, false),
+        ("records", I, false),
+        ("person_id", T, true),
+    ])
+}
+
+/// `id_redirects`: ids of earlier builds that now live on under another id.
+pub fn id_redirects() -> SchemaRef {
+    s(&[
+        ("old_id", T, false),
+        ("new_id", T, false),
+        ("reason", T, false),
     ])
 }
 
@@ -135,6 +198,7 @@ pub fn identity_rules() -> SchemaRef {
         ("line", I, false),
         ("identifier_type", T, false),
         ("from_value", T, false),
+        ("to_type", T, false),
         ("to_value", T, false),
         ("entity_id", T, false),
         ("both_seen", B, false),

@@ -7,9 +7,10 @@ use datafusion::arrow::array::{
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::SchemaRef;
-use plexus_identity::{IdentityGraph, NodeId, Resolution, stable_id};
+use plexus_identity::{IdentityGraph, NO_ENTITY, NodeId, Resolution, Resolved, SetId, stable_id};
 
 use super::collect::{Collected, Reject, Subject};
+use super::identity::{self, Redirect};
 use super::rules::RuleRecord;
 use super::schema;
 
@@ -24,31 +25,31 @@ pub struct Table {
     pub batch: RecordBatch,
 }
 
-fn text<S: AsRef<str>>(v: impl IntoIterator<Item = S>) -> ArrayRef {
+pub(super) fn text<S: AsRef<str>>(v: impl IntoIterator<Item = S>) -> ArrayRef {
     Arc::new(
         v.into_iter()
             .map(|s| Some(s.as_ref().to_string()))
             .collect::<StringArray>(),
     )
 }
-fn opt_text(v: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
+pub(super) fn opt_text(v: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
     Arc::new(v.into_iter().collect::<StringArray>())
 }
-fn times(v: impl IntoIterator<Item = Option<i64>>) -> ArrayRef {
+pub(super) fn times(v: impl IntoIterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(
         v.into_iter()
             .collect::<TimestampMicrosecondArray>()
             .with_timezone("UTC"),
     )
 }
-fn ints(v: impl IntoIterator<Item = i64>) -> ArrayRef {
+pub(super) fn ints(v: impl IntoIterator<Item = i64>) -> ArrayRef {
     Arc::new(v.into_iter().collect::<Int64Array>())
 }
-fn bools(v: impl IntoIterator<Item = bool>) -> ArrayRef {
+pub(super) fn bools(v: impl IntoIterator<Item = bool>) -> ArrayRef {
     Arc::new(v.into_iter().map(Some).collect::<BooleanArray>())
 }
 
-fn table(name: &'static str, schema: SchemaRef, columns: Vec<ArrayRef>) -> Table {
+pub(super) fn table(name: &'static str, schema: SchemaRef, columns: Vec<ArrayRef>) -> Table {
     let batch =
         RecordBatch::try_new(schema.clone(), columns).expect("columns built to the table's schema");
     Table {
@@ -118,13 +119,23 @@ fn reject_table(name: &'static str, rows: &[Reject]) -> Table {
     )
 }
 
-/// Resolves the collected graphs and builds every core table.
-pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
-    let pr = c.persons.resolve("per");
+/// Builds every core table from the collected records, the resolved persons and the id
+/// redirects.
+pub fn build_tables(
+    c: &mut Collected,
+    rules: &[RuleRecord],
+    pr: &Resolved,
+    redirects: &[Redirect],
+) -> Vec<Table> {
     let gr = c.groups.resolve("grp");
     let g = &c.groups;
     let p = &c.persons;
     let mut out = Vec::new();
+    let person_of = |n: NodeId| -> Option<&str> {
+        let e = pr.entity_of[n as usize];
+        (e != NO_ENTITY).then(|| pr.entities[e as usize].id.as_str())
+    };
+    let set_person = |s: SetId| pr.entities[pr.set_entity[s as usize] as usize].id.as_str();
 
     // Group ids are typed: the same value in two group types is two groups.
     let group_ids: Vec<String> = gr
@@ -135,16 +146,28 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
 
     // persons
     let person_name = latest_trait(c, "name", pr.entities.len(), |s| match s {
-        Subject::Person(n) => Some(pr.entity_of[n as usize]),
+        Subject::Person(set) => Some(pr.set_entity[set as usize]),
         Subject::Group(_) => None,
     });
     let mut email: Vec<Option<(i64, NodeId)>> = vec![None; pr.entities.len()];
     let mut identifiers = vec![0i64; pr.entities.len()];
     let mut records = vec![0i64; pr.entities.len()];
+    let mut first = vec![None::<i64>; pr.entities.len()];
+    let mut last = vec![None::<i64>; pr.entities.len()];
     for n in 0..p.len() as NodeId {
-        let e = pr.entity_of[n as usize] as usize;
+        let e = pr.entity_of[n as usize];
+        if e == NO_ENTITY {
+            continue;
+        }
+        let e = e as usize;
         identifiers[e] += 1;
         records[e] += i64::from(p.observations(n));
+        if let Some(t) = p.first_seen(n) {
+            first[e] = Some(first[e].map_or(t, |f| f.min(t)));
+        }
+        if let Some(t) = p.last_seen(n) {
+            last[e] = Some(last[e].map_or(t, |l| l.max(t)));
+        }
         if p.type_name(n) == "email" {
             let seen = p.last_seen(n).unwrap_or(i64::MIN);
             let better = match email[e] {
@@ -156,7 +179,6 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
             }
         }
     }
-    let (first, last) = span(p, &pr);
     out.push(table(
         "persons",
         schema::persons(),
@@ -171,11 +193,17 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
         ],
     ));
 
-    // person_identifiers, in entity then type then value order
-    let mut nodes: Vec<NodeId> = (0..p.len() as NodeId).collect();
-    nodes.sort_by(|&a, &b| {
-        pr.entity_of[a as usize]
-            .cmp(&pr.entity_of[b as usize])
+    // person_identifiers, in entity then type then value order; a quarantined identifier
+    // appears once per person whose records carry it.
+    let quarantined: std::collections::HashSet<NodeId> =
+        pr.quarantined.iter().map(|q| q.node).collect();
+    let mut rows: Vec<(u32, NodeId)> = (0..p.len() as NodeId)
+        .filter(|&n| pr.entity_of[n as usize] != NO_ENTITY)
+        .map(|n| (pr.entity_of[n as usize], n))
+        .chain(pr.attached.iter().map(|&(n, e)| (e, n)))
+        .collect();
+    rows.sort_by(|&(ea, a), &(eb, b)| {
+        ea.cmp(&eb)
             .then_with(|| p.type_name(a).cmp(p.type_name(b)))
             .then_with(|| p.value(a).cmp(p.value(b)))
     });
@@ -183,15 +211,26 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
         "person_identifiers",
         schema::person_identifiers(),
         vec![
-            text(nodes.iter().map(|&n| &pr.entity(n).id)),
-            text(nodes.iter().map(|&n| p.type_name(n))),
-            text(nodes.iter().map(|&n| p.value(n))),
-            times(nodes.iter().map(|&n| p.first_seen(n))),
-            times(nodes.iter().map(|&n| p.last_seen(n))),
-            ints(nodes.iter().map(|&n| i64::from(p.observations(n)))),
-            bools(nodes.iter().map(|&n| pr.entity(n).anchor == n)),
+            text(rows.iter().map(|&(e, _)| &pr.entities[e as usize].id)),
+            text(rows.iter().map(|&(_, n)| p.type_name(n))),
+            text(rows.iter().map(|&(_, n)| p.value(n))),
+            times(rows.iter().map(|&(_, n)| p.first_seen(n))),
+            times(rows.iter().map(|&(_, n)| p.last_seen(n))),
+            ints(rows.iter().map(|&(_, n)| i64::from(p.observations(n)))),
+            bools(
+                rows.iter()
+                    .map(|&(e, n)| pr.entities[e as usize].anchor == n),
+            ),
+            text(rows.iter().map(|&(_, n)| {
+                if quarantined.contains(&n) {
+                    "quarantined"
+                } else {
+                    "linked"
+                }
+            })),
         ],
     ));
+    out.extend(identity::identity_tables(c, pr, redirects));
 
     // memberships: mapped ones and corporate email domains, one row per (person, group)
     // (person, group) -> (first seen, last seen, records)
@@ -209,9 +248,9 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
         };
         entry.2 += n;
     };
-    for &(pn, gn, at) in &c.memberships {
+    for &(set, gn, at) in &c.memberships {
         add(
-            pr.entity_of[pn as usize],
+            pr.set_entity[set as usize],
             gr.entity_of[gn as usize],
             at,
             at,
@@ -219,8 +258,12 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
         );
     }
     for &(pn, gn) in &c.email_domain_links {
+        let person = pr.entity_of[pn as usize];
+        if person == NO_ENTITY {
+            continue;
+        }
         add(
-            pr.entity_of[pn as usize],
+            person,
             gr.entity_of[gn as usize],
             p.first_seen(pn),
             p.last_seen(pn),
@@ -326,7 +369,7 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
                     .iter()
                     .map(|(e, _, _)| &event_ids[*e as usize]),
             ),
-            text(c.participants.iter().map(|(_, n, _)| &pr.entity(*n).id)),
+            text(c.participants.iter().map(|(_, set, _)| set_person(*set))),
             text(c.participants.iter().map(|_| "person")),
             text(c.participants.iter().map(|(_, _, r)| c.labels.get(*r))),
         ],
@@ -334,7 +377,7 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
 
     // traits
     let subject = |s: Subject| match s {
-        Subject::Person(n) => (pr.entity(n).id.as_str(), "person"),
+        Subject::Person(set) => (set_person(set), "person"),
         Subject::Group(n) => (
             group_ids[gr.entity_of[n as usize] as usize].as_str(),
             "group",
@@ -356,10 +399,11 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
 
     // identity_rules
     let rule_entity = |r: &RuleRecord| -> String {
-        if r.kind == "merge" {
-            p.lookup(&r.identifier_type, &r.to_value)
-                .map(|n| pr.entity(n).id.clone())
+        if r.kind != "domain_alias" {
+            p.lookup(&r.to_type, &r.to_value)
+                .and_then(person_of)
                 .unwrap_or_default()
+                .to_string()
         } else {
             c.email_domain_groups
                 .first()
@@ -377,6 +421,7 @@ pub fn build_tables(c: &mut Collected, rules: &[RuleRecord]) -> Vec<Table> {
             ints(rules.iter().map(|r| r.line as i64)),
             text(rules.iter().map(|r| &r.identifier_type)),
             text(rules.iter().map(|r| &r.from_value)),
+            text(rules.iter().map(|r| &r.to_type)),
             text(rules.iter().map(|r| &r.to_value)),
             text(rules.iter().map(rule_entity)),
             bools(rules.iter().map(|r| r.both_seen)),
