@@ -162,7 +162,15 @@ pub async fn explain(
     let ctx = plexus_build::open_warehouse(project)
         .await
         .map_err(|e| miette!(help = "run `plexus build` first", "{e}"))?;
-    let e = plexus_inspect::explain(&ctx, a, b).await.map_err(|e| {
+    let settings =
+        plexus_model::entities::IdentitySettings::from_project(project).map_err(|d| {
+            crate::report::print_diagnostics(&d);
+            miette!(
+                help = "fix plexus.yml (see `plexus check`)",
+                "the identity settings have problems"
+            )
+        })?;
+    let e = plexus_inspect::explain(&ctx, &settings.normalizer, a, b).await.map_err(|e| {
         miette!(
             help = "identifiers are `type:value` (e.g. user_id:42), an email, a phone or a person id; \
                     list some with: plexus sql \"SELECT type, value FROM person_identifiers LIMIT 20\"",

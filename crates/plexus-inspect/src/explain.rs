@@ -5,6 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use datafusion::prelude::{SessionContext, col, lit};
+use plexus_identity::Normalizer;
 use serde::Serialize;
 
 use crate::InspectError;
@@ -179,6 +180,7 @@ async fn find(
     ctx: &SessionContext,
     input: &str,
     types: &[String],
+    normalizer: &Normalizer,
     redirected: &mut Option<String>,
 ) -> Result<Found, InspectError> {
     let (explicit, value, guess) = parse_identifier(input, types);
@@ -211,12 +213,14 @@ async fn find(
     }
     let kind = explicit.or(guess);
     let normalised = match kind {
-        Some(k) => plexus_identity::normalize(k, value)
+        Some(k) => normalizer
+            .normalize(k, value)
             .map_err(|why| InspectError::BadIdentifier {
                 input: input.to_string(),
                 why: why.to_string(),
             })?
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_owned(),
         None => value.to_string(),
     };
     let mut filters = vec![("value", normalised.as_str())];
@@ -250,10 +254,11 @@ async fn person(ctx: &SessionContext, id: &str) -> Result<PersonSummary, Inspect
 }
 
 /// Explains `first` (and, if given, how it relates to `second`). Identifiers are
-/// `type:value`, a bare email or phone (normalised like a build), any bare value, or a
-/// person id (old ids follow `id_redirects`).
+/// `type:value`, a bare email or phone (normalised with `normalizer`, the project's rules,
+/// as a build does), any bare value, or a person id (old ids follow `id_redirects`).
 pub async fn explain(
     ctx: &SessionContext,
+    normalizer: &Normalizer,
     first: &str,
     second: Option<&str>,
 ) -> Result<Explanation, InspectError> {
@@ -271,10 +276,10 @@ pub async fn explain(
             .collect()
     };
     let mut redirected = None;
-    let a = find(ctx, first, &types, &mut redirected).await?;
+    let a = find(ctx, first, &types, normalizer, &mut redirected).await?;
     let mut ignored = None;
     let b = match second {
-        Some(s) => Some(find(ctx, s, &types, &mut ignored).await?),
+        Some(s) => Some(find(ctx, s, &types, normalizer, &mut ignored).await?),
         None => None,
     };
     let mut person_ids: Vec<String> = a.2.clone();

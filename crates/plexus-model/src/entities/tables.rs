@@ -161,7 +161,6 @@ pub fn build_tables(
         }
         let e = e as usize;
         identifiers[e] += 1;
-        records[e] += i64::from(p.observations(n));
         if let Some(t) = p.first_seen(n) {
             first[e] = Some(first[e].map_or(t, |f| f.min(t)));
         }
@@ -178,6 +177,10 @@ pub fn build_tables(
                 email[e] = Some((seen, n));
             }
         }
+    }
+    // Records: each participant of a record counts once, on the person it resolved to.
+    for set in 0..c.assertions.len() as SetId {
+        records[pr.set_entity[set as usize] as usize] += i64::from(c.assertions.times(set));
     }
     out.push(table(
         "persons",
