@@ -257,7 +257,27 @@ fn render_build(r: &BuildReport) -> String {
 }
 
 async fn query(g: &Global, sql: &str) -> miette::Result<(SchemaRef, Vec<RecordBatch>)> {
-    let project = load(g)?;
+    query_project(&load(g)?, sql).await
+}
+
+/// The cells of the first row of `batches` as text, if there is a row.
+fn first_row_text(batches: &[RecordBatch]) -> Option<Vec<String>> {
+    let b = batches.iter().find(|b| b.num_rows() > 0)?;
+    let opts = datafusion::arrow::util::display::FormatOptions::default();
+    b.columns()
+        .iter()
+        .map(|c| {
+            datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &opts)
+                .ok()
+                .map(|f| f.value(0).to_string())
+        })
+        .collect()
+}
+
+async fn query_project(
+    project: &Project,
+    sql: &str,
+) -> miette::Result<(SchemaRef, Vec<RecordBatch>)> {
     let ctx = plexus_build::open_warehouse(&project)
         .await
         .map_err(|e| miette!(help = "run `plexus build` first", "{e}"))?;
@@ -406,8 +426,25 @@ async fn demo(
     build(g, &project, json).await?;
     if !g.quiet && !json {
         let p = format!("--project {}", dir.display());
+        // A real person whose web visits chain to their account: a good first `explain`.
+        let example = query_project(
+            &project,
+            "SELECT a.value, b.value FROM person_identifiers a JOIN person_identifiers b \
+             ON a.person_id = b.person_id WHERE a.type = 'email' AND a.status = 'linked' \
+             AND b.type = 'anonymous_id' ORDER BY a.person_id, a.value, b.value LIMIT 1",
+        )
+        .await
+        .ok()
+        .and_then(|(_, batches)| first_row_text(&batches));
+        let explain = match example {
+            Some(v) if v.len() == 2 => {
+                format!("  plexus explain {p} '{}' 'anonymous_id:{}'\n", v[0], v[1])
+            }
+            _ => String::new(),
+        };
         println!(
-            "\nTry next:\n  plexus sql {p} \"SELECT name, email, identifiers FROM persons ORDER BY identifiers DESC LIMIT 10\"\n  plexus sql {p} \"SELECT g.name, g.members FROM groups g WHERE g.type = 'company' ORDER BY members DESC LIMIT 10\"\n  plexus sql {p} \"SELECT * FROM rejects\"\n  plexus export persons {p} --format csv -o persons.csv\nThe ground truth (which records are the same person) is in {}/ground_truth/.",
+            "\nTry next:\n  plexus sql {p} \"SELECT name, email, identifiers FROM persons ORDER BY identifiers DESC LIMIT 10\"\n  plexus sql {p} \"SELECT g.name, g.members FROM groups g WHERE g.type = 'company' ORDER BY members DESC LIMIT 10\"\n  plexus sql {p} \"SELECT * FROM rejects\"\n{explain}  plexus eval {p} --truth {}/ground_truth/records.csv\n  plexus export persons {p} --format csv -o persons.csv\nThe ground truth (which records are the same person) is in {}/ground_truth/.",
+            dir.display(),
             dir.display()
         );
     }

@@ -133,6 +133,10 @@ plexus sql "SELECT status, count(*) FROM billing GROUP BY status"
 plexus sql "SELECT lead_source, count(*) FROM leads GROUP BY lead_source"
 plexus sql "SELECT count(DISTINCT anonymous_id) FROM web_events WHERE user_id IS NULL"
 plexus export persons --format csv
+plexus sql "SELECT * FROM quarantined_identifiers ORDER BY degree DESC LIMIT 10"
+plexus sql "SELECT guard, reason, from_value, to_value FROM blocked_links LIMIT 10"
+plexus explain "$(plexus sql --format csv 'SELECT email FROM persons WHERE email IS NOT NULL LIMIT 1' | tail -1)"
+plexus eval --truth ground_truth/records.csv
 ```
 "#,
         persons = s.persons,

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use plexus_identity::{Assertions, GuardOptions, IdentityGraph, RecordRef, resolve};
+use plexus_identity::{Assertions, GuardOptions, IdentityGraph, resolve};
 
 /// Records as `(type index, value range)` lists over one text arena.
 struct Workload {
@@ -84,11 +84,7 @@ fn run(w: &Workload, guards: &GuardOptions) -> (f64, usize, usize) {
             g.observe(n, Some(i as i64));
             nodes.push(n);
         }
-        a.assert(&nodes, || RecordRef {
-            time: Some(i as i64),
-            source: 0,
-            key: key.clone(),
-        });
+        a.assert(&nodes, Some(i as i64), 0, &key);
     }
     let r = resolve(&g, &a, guards, |_, _| false, "per");
     let secs = start.elapsed().as_secs_f64();
@@ -134,11 +130,7 @@ fn main() {
     let mut a = Assertions::new();
     let key: std::sync::Arc<str> = "k".into();
     for pair in chain.windows(2) {
-        a.assert(pair, || RecordRef {
-            time: None,
-            source: 0,
-            key: key.clone(),
-        });
+        a.assert(pair, None, 0, &key);
     }
     let mut best = f64::MAX;
     for _ in 0..5 {

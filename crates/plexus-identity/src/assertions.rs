@@ -74,7 +74,8 @@ pub struct RulePair {
 #[derive(Debug, Clone, Default)]
 pub struct Assertions {
     hasher: foldhash::fast::FixedState,
-    table: HashTable<SetId>,
+    /// `(hash, set)`: the hash is kept so that growing the table never rehashes sets.
+    table: HashTable<(u64, SetId)>,
     /// All sets' members, concatenated; set `s` is `members[start[s]..start[s + 1]]`.
     members: Vec<NodeId>,
     start: Vec<u32>,
@@ -97,9 +98,16 @@ impl Assertions {
         }
     }
 
-    /// Records that one record asserted `nodes` (in any order, duplicates allowed) and
-    /// returns the set's id. `nodes` must not be empty.
-    pub fn assert(&mut self, nodes: &[NodeId], by: impl FnOnce() -> RecordRef) -> SetId {
+    /// Records that one record (at `time`, from source `source`, with key `key`) asserted
+    /// `nodes` (in any order, duplicates allowed) and returns the set's id. `nodes` must not
+    /// be empty. The key is only cloned when it becomes a set's provenance.
+    pub fn assert(
+        &mut self,
+        nodes: &[NodeId],
+        time: Option<i64>,
+        source: u32,
+        key: &Arc<str>,
+    ) -> SetId {
         let scratch = &mut self.scratch;
         scratch.clear();
         scratch.extend_from_slice(nodes);
@@ -110,23 +118,32 @@ impl Assertions {
         let hash = self.hasher.hash_one(&scratch[..]);
         let (members, start) = (&self.members, &self.start);
         let slice = |s: SetId| &members[start[s as usize] as usize..start[s as usize + 1] as usize];
-        if let Some(&s) = self.table.find(hash, |&s| slice(s) == &scratch[..]) {
-            let by = by();
-            self.times[s as usize] = self.times[s as usize].saturating_add(1);
-            if by.sort_key() < self.first[s as usize].sort_key() {
-                self.first[s as usize] = by;
+        if let Some(&(_, s)) = self
+            .table
+            .find(hash, |&(h, s)| h == hash && slice(s) == &scratch[..])
+        {
+            let i = s as usize;
+            self.times[i] = self.times[i].saturating_add(1);
+            let candidate = (time.unwrap_or(i64::MAX), source, &**key);
+            if candidate < self.first[i].sort_key() {
+                self.first[i] = RecordRef {
+                    time,
+                    source,
+                    key: key.clone(),
+                };
             }
             return s;
         }
         let s = self.first.len() as SetId;
         self.members.extend_from_slice(scratch);
         self.start.push(self.members.len() as u32);
-        self.first.push(by());
-        self.times.push(1);
-        let (hasher, members, start) = (&self.hasher, &self.members, &self.start);
-        self.table.insert_unique(hash, s, |&t| {
-            hasher.hash_one(&members[start[t as usize] as usize..start[t as usize + 1] as usize])
+        self.first.push(RecordRef {
+            time,
+            source,
+            key: key.clone(),
         });
+        self.times.push(1);
+        self.table.insert_unique(hash, (hash, s), |&(h, _)| h);
         s
     }
 
@@ -179,12 +196,16 @@ mod tests {
         }
     }
 
+    fn assert_at(a: &mut Assertions, nodes: &[NodeId], time: i64, key: &str) -> SetId {
+        a.assert(nodes, Some(time), 0, &Arc::from(key))
+    }
+
     #[test]
     fn sets_are_interned_whatever_the_order() {
         let mut a = Assertions::new();
-        let s = a.assert(&[3, 1, 2], || at(5, "k5"));
-        assert_eq!(a.assert(&[2, 3, 1, 1], || at(9, "k9")), s);
-        assert_ne!(a.assert(&[1, 2], || at(1, "k1")), s);
+        let s = assert_at(&mut a, &[3, 1, 2], 5, "k5");
+        assert_eq!(assert_at(&mut a, &[2, 3, 1, 1], 9, "k9"), s);
+        assert_ne!(assert_at(&mut a, &[1, 2], 1, "k1"), s);
         assert_eq!(a.members(s), &[1, 2, 3]);
         assert_eq!(a.times(s), 2);
         assert_eq!(a.len(), 2);
@@ -193,10 +214,10 @@ mod tests {
     #[test]
     fn provenance_is_the_earliest_record() {
         let mut a = Assertions::new();
-        let s = a.assert(&[1, 2], || at(5, "b"));
-        a.assert(&[1, 2], || at(3, "z"));
-        a.assert(&[1, 2], || at(3, "a"));
-        a.assert(&[1, 2], || at(4, "a"));
+        let s = assert_at(&mut a, &[1, 2], 5, "b");
+        assert_at(&mut a, &[1, 2], 3, "z");
+        assert_at(&mut a, &[1, 2], 3, "a");
+        assert_at(&mut a, &[1, 2], 4, "a");
         assert_eq!(a.first(s), &at(3, "a"));
     }
 }

@@ -755,7 +755,9 @@ impl MinCut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assertions::{RecordRef, RulePair};
+    use std::sync::Arc;
+
+    use crate::assertions::RulePair;
 
     struct World {
         graph: IdentityGraph,
@@ -782,11 +784,8 @@ mod tests {
             for &n in &nodes {
                 self.graph.observe(n, Some(time));
             }
-            self.assertions.assert(&nodes, || RecordRef {
-                time: Some(time),
-                source: 0,
-                key: format!("r{time}").into(),
-            })
+            self.assertions
+                .assert(&nodes, Some(time), 0, &Arc::from(format!("r{time}")))
         }
 
         fn never(&mut self, a: &str, b: &str) {
@@ -940,11 +939,7 @@ mod tests {
             .map(|i| w.graph.intern(t, &i.to_string()))
             .collect();
         for pair in nodes.windows(2) {
-            w.assertions.assert(pair, || RecordRef {
-                time: None,
-                source: 0,
-                key: "k".into(),
-            });
+            w.assertions.assert(pair, None, 0, &Arc::from("k"));
         }
         let r = w.resolve(&GuardOptions::default());
         assert_eq!(r.entities.len(), 1);

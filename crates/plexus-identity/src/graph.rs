@@ -24,7 +24,8 @@ const UNSEEN_LAST: i64 = i64::MIN;
 #[derive(Debug, Clone)]
 pub struct IdentityGraph {
     hasher: foldhash::fast::FixedState,
-    table: HashTable<NodeId>,
+    /// `(hash, node)`: the hash is kept so that growing the table never rehashes strings.
+    table: HashTable<(u64, NodeId)>,
     type_names: Vec<String>,
     node_type: Vec<u16>,
     node_value: Vec<Box<str>>,
@@ -86,8 +87,8 @@ impl IdentityGraph {
     pub fn intern(&mut self, type_id: u16, value: &str) -> NodeId {
         let hash = self.hasher.hash_one((type_id, value));
         let (types, values) = (&self.node_type, &self.node_value);
-        if let Some(&id) = self.table.find(hash, |&id| {
-            types[id as usize] == type_id && &*values[id as usize] == value
+        if let Some(&(_, id)) = self.table.find(hash, |&(h, id)| {
+            h == hash && types[id as usize] == type_id && &*values[id as usize] == value
         }) {
             return id;
         }
@@ -100,10 +101,7 @@ impl IdentityGraph {
         self.demoted.push(false);
         self.parent.push(id);
         self.rank.push(0);
-        let (hasher, types, values) = (&self.hasher, &self.node_type, &self.node_value);
-        self.table.insert_unique(hash, id, |&n| {
-            hasher.hash_one((types[n as usize], &*values[n as usize]))
-        });
+        self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
         id
     }
 
@@ -112,10 +110,12 @@ impl IdentityGraph {
         let type_id = self.type_names.iter().position(|t| t == type_name)? as u16;
         let hash = self.hasher.hash_one((type_id, value));
         self.table
-            .find(hash, |&id| {
-                self.node_type[id as usize] == type_id && &*self.node_value[id as usize] == value
+            .find(hash, |&(h, id)| {
+                h == hash
+                    && self.node_type[id as usize] == type_id
+                    && &*self.node_value[id as usize] == value
             })
-            .copied()
+            .map(|&(_, id)| id)
     }
 
     /// Records that `node` was asserted by a record at `time` (microseconds since the epoch),

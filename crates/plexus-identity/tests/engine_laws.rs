@@ -2,9 +2,10 @@
 //! merge and never-merge laws, limits, and id stability under unrelated additions.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use plexus_identity::{
-    Assertions, GuardOptions, IdentityGraph, NO_ENTITY, RecordRef, RuleKind, RulePair, resolve,
+    Assertions, GuardOptions, IdentityGraph, NO_ENTITY, RuleKind, RulePair, resolve,
 };
 use proptest::prelude::*;
 
@@ -69,11 +70,7 @@ fn run(input: &Input, guards: &GuardOptions) -> Partition {
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         let key = format!("{time}-{sorted:?}");
-        a.assert(&nodes, || RecordRef {
-            time: Some(*time),
-            source: 0,
-            key: key.into(),
-        });
+        a.assert(&nodes, Some(*time), 0, &Arc::from(key));
     }
     let node = |g: &mut IdentityGraph, x: (u8, u8)| {
         let (t, v) = ident(x);

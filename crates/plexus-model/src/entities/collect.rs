@@ -8,7 +8,7 @@ use plexus_config::{GroupOrigin, Project, SourceConfig};
 use std::borrow::Cow;
 
 use plexus_config::Diagnostic;
-use plexus_identity::{Assertions, IdentityGraph, NodeId, RecordRef, SetId};
+use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId};
 
 use super::settings::IdentitySettings;
 use plexus_ingest::{MappedRows, MappedSource, Slot, SourceTable};
@@ -577,11 +577,7 @@ impl Collected {
                     for &n in nodes {
                         self.persons.observe(n, observed);
                     }
-                    let set = self.assertions.assert(nodes, || RecordRef {
-                        time: observed,
-                        source: src,
-                        key: key.clone(),
-                    });
+                    let set = self.assertions.assert(nodes, observed, src, &key);
                     let part = &source.participants[p];
                     if time.is_some() {
                         self.participants.push((event_index, set, roles[p]));
