@@ -278,7 +278,7 @@ async fn query_project(
     project: &Project,
     sql: &str,
 ) -> miette::Result<(SchemaRef, Vec<RecordBatch>)> {
-    let ctx = plexus_build::open_warehouse(&project)
+    let ctx = plexus_build::open_warehouse(project)
         .await
         .map_err(|e| miette!(help = "run `plexus build` first", "{e}"))?;
     let df = match ctx.sql(sql).await {
