@@ -194,11 +194,12 @@ fn register(
 }
 
 /// Reads and maps every source into `collected`, registering each source's raw rows in
-/// `ctx` under its name (for models).
+/// `ctx` under its name for the models that read it (`read_by_models`).
 async fn load_sources(
     project: &Project,
     ctx: &SessionContext,
     collected: &mut Collected,
+    read_by_models: &[&str],
     observer: &dyn Observer,
     clock: &mut Clock,
 ) -> Result<(), BuildError> {
@@ -221,12 +222,14 @@ async fn load_sources(
         match plexus_ingest::map_source(ctx, project, source, &table).await {
             Ok(mapped) => {
                 collected.add_source(source, &table, &mapped);
-                register(
-                    ctx,
-                    &table.name,
-                    table.public_schema(),
-                    table.public_batches(),
-                )?;
+                // Models see the raw rows under the source's name; a source no model reads
+                // registers empty, so its rows are freed as soon as they are collected.
+                let batches = if read_by_models.contains(&table.name.as_str()) {
+                    table.public_batches()
+                } else {
+                    Vec::new()
+                };
+                register(ctx, &table.name, table.public_schema(), batches)?;
             }
             Err(e) => {
                 let d = e.diagnostics();
@@ -262,7 +265,24 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     };
     let ctx = plexus_warehouse::session();
     let mut collected = Collected::new(project).map_err(BuildError::Invalid)?;
-    load_sources(project, &ctx, &mut collected, observer, &mut clock).await?;
+    // Order the models first: a bad model fails the build before any work, and only the
+    // sources some model reads keep their raw rows in memory.
+    let mut known: Vec<String> = WAREHOUSE_TABLES.iter().map(|s| s.to_string()).collect();
+    known.extend(project.config.sources.iter().map(|s| s.name.value.clone()));
+    let ordered = models::order(&ctx, model_files, &known).map_err(BuildError::Invalid)?;
+    let read_by_models: Vec<&str> = ordered
+        .iter()
+        .flat_map(|m| m.reads.iter().map(String::as_str))
+        .collect();
+    load_sources(
+        project,
+        &ctx,
+        &mut collected,
+        &read_by_models,
+        observer,
+        &mut clock,
+    )
+    .await?;
 
     observer.stage("resolve identities", None);
     let rules = entities::apply_rules(project, &mut collected).map_err(BuildError::Invalid)?;
@@ -297,9 +317,6 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     observer.finish();
     clock.lap("write warehouse");
 
-    let mut known: Vec<String> = WAREHOUSE_TABLES.iter().map(|s| s.to_string()).collect();
-    known.extend(project.config.sources.iter().map(|s| s.name.value.clone()));
-    let ordered = models::order(&ctx, model_files, &known).map_err(BuildError::Invalid)?;
     observer.stage("run models", Some(ordered.len() as u64));
     for m in &ordered {
         observer.working_on(&m.name);

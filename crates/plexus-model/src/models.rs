@@ -20,6 +20,8 @@ pub struct Model {
     pub sql: String,
     /// Names of the tables it reads that are other models.
     pub depends_on: Vec<String>,
+    /// Names of every table it reads (models, warehouse tables, sources).
+    pub reads: Vec<String>,
 }
 
 /// Finds `*.sql` in `dir` (none if the folder does not exist), sorted by name.
@@ -60,6 +62,7 @@ pub fn discover(dir: &Path) -> Result<Vec<Model>, Vec<Diagnostic>> {
                 path,
                 sql,
                 depends_on: Vec::new(),
+                reads: Vec::new(),
             }),
             Err(e) => problems.push(Diagnostic::new(&path, format!("cannot read: {e}"))),
         }
@@ -139,6 +142,9 @@ pub fn order(
         };
         for r in refs {
             let t = r.table().to_string();
+            if !m.reads.contains(&t) {
+                m.reads.push(t.clone());
+            }
             if names.contains(&t) {
                 if !m.depends_on.contains(&t) {
                     m.depends_on.push(t);
@@ -219,6 +225,7 @@ mod tests {
             path: format!("models/{name}.sql").into(),
             sql: sql.into(),
             depends_on: vec![],
+            reads: vec![],
         }
     }
 
