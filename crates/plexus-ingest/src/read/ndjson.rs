@@ -160,8 +160,8 @@ pub fn read_ndjson(source: &str, path: &Path) -> Result<RawRows, IngestError> {
     {
         batches.push(b);
     }
-    let batch = concat_batches(&schema, &batches)
-        .map_err(|e| malformed(format!("cannot decode: {e}")))?;
+    let batch =
+        concat_batches(&schema, &batches).map_err(|e| malformed(format!("cannot decode: {e}")))?;
     drop(batches);
     Ok(RawRows {
         names: schema.fields().iter().map(|f| f.name().clone()).collect(),
