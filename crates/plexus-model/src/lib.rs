@@ -9,7 +9,7 @@
 //! ```
 //! let ctx = datafusion::prelude::SessionContext::new();
 //! let m = |name: &str, sql: &str| plexus_model::models::Model {
-//!     name: name.into(), path: format!("models/{name}.sql").into(), sql: sql.into(), depends_on: vec![],
+//!     name: name.into(), path: format!("models/{name}.sql").into(), sql: sql.into(), depends_on: vec![], reads: vec![],
 //! };
 //! let ordered = plexus_model::models::order(
 //!     &ctx,
@@ -17,6 +17,7 @@
 //!     &["persons".to_string()],
 //! ).unwrap();
 //! assert_eq!(ordered[0].name, "active");
+//! assert_eq!(ordered[1].reads, ["active"]);
 //! ```
 #![deny(missing_docs)]
 
