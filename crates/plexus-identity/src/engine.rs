@@ -413,25 +413,9 @@ pub fn resolve(
         };
         entity_of[node as usize] = c;
     }
-    let ids: Vec<String> = anchors
-        .iter()
-        .map(|&a| stable_id(prefix, graph.type_name(a), graph.value(a)))
-        .collect();
-    let mut order: Vec<u32> = (0..anchors.len() as u32).collect();
-    order.sort_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
-    let mut rank = vec![0u32; anchors.len()];
-    for (new, &old) in order.iter().enumerate() {
-        rank[old as usize] = new as u32;
-    }
-    for e in entity_of.iter_mut().filter(|e| **e != NO_ENTITY) {
-        *e = rank[*e as usize];
-    }
-    let entities = order
-        .iter()
-        .map(|&old| ResolvedEntity {
-            id: ids[old as usize].clone(),
-            anchor: anchors[old as usize],
-        })
+    let entities = number_by_id(graph, prefix, &anchors, &mut entity_of)
+        .into_iter()
+        .map(|(id, anchor)| ResolvedEntity { id, anchor })
         .collect();
     // A record belongs to the entity holding most of its identifiers (ties: the head's).
     let set_entity: Vec<u32> = (0..assertions.len() as SetId)
@@ -501,8 +485,38 @@ pub fn resolve(
     }
 }
 
-/// The anchor order: not demoted first, then earliest seen, then type priority, then value.
-fn anchor_cmp(graph: &IdentityGraph, ranks: &[u32], a: NodeId, b: NodeId) -> Ordering {
+/// Names each component by its anchor's stable id and renumbers the components in id
+/// order (so the output does not depend on input order), updating `entity_of` (entries
+/// equal to [`NO_ENTITY`] are left alone). Returns `(id, anchor)` per entity, in id order.
+pub(crate) fn number_by_id(
+    graph: &IdentityGraph,
+    prefix: &str,
+    anchors: &[NodeId],
+    entity_of: &mut [u32],
+) -> Vec<(String, NodeId)> {
+    let ids: Vec<String> = anchors
+        .iter()
+        .map(|&a| stable_id(prefix, graph.type_name(a), graph.value(a)))
+        .collect();
+    let mut order: Vec<u32> = (0..anchors.len() as u32).collect();
+    order.sort_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
+    let mut rank = vec![0u32; anchors.len()];
+    for (new, &old) in order.iter().enumerate() {
+        rank[old as usize] = new as u32;
+    }
+    for e in entity_of.iter_mut().filter(|e| **e != NO_ENTITY) {
+        *e = rank[*e as usize];
+    }
+    order
+        .iter()
+        .map(|&old| (ids[old as usize].clone(), anchors[old as usize]))
+        .collect()
+}
+
+/// The anchor order: not demoted first, then earliest seen, then type priority (`ranks`,
+/// from [`IdentityGraph::type_ranks`]), then value. A total order on identifiers, so every
+/// entity has one anchor.
+pub(crate) fn anchor_cmp(graph: &IdentityGraph, ranks: &[u32], a: NodeId, b: NodeId) -> Ordering {
     graph
         .is_demoted(a)
         .cmp(&graph.is_demoted(b))

@@ -10,8 +10,6 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use crate::ids::stable_id;
-
 /// A dense id of one interned identifier.
 pub type NodeId = u32;
 
@@ -243,30 +241,11 @@ impl IdentityGraph {
         &self.type_names
     }
 
-    fn priority(&self, node: NodeId) -> usize {
-        let name = self.type_name(node);
-        self.type_priority
-            .iter()
-            .position(|t| t == name)
-            .unwrap_or(self.type_priority.len())
-    }
-
-    /// The anchor order: not demoted first, then earliest seen, then type priority, then type
-    /// name, then value. A total order on identifiers, so every entity has one anchor.
-    fn anchor_cmp(&self, a: NodeId, b: NodeId) -> Ordering {
-        let (ia, ib) = (a as usize, b as usize);
-        self.demoted[ia]
-            .cmp(&self.demoted[ib])
-            .then(self.first_seen[ia].cmp(&self.first_seen[ib]))
-            .then(self.priority(a).cmp(&self.priority(b)))
-            .then_with(|| self.type_name(a).cmp(self.type_name(b)))
-            .then_with(|| self.value(a).cmp(self.value(b)))
-    }
-
     /// Resolves the graph into entities: exact connected components, each named by a stable
     /// id derived from its anchor identifier (`prefix` + hash of the anchor's type and value).
     pub fn resolve(&mut self, prefix: &str) -> Resolution {
         let n = self.len();
+        let ranks = self.type_ranks();
         let mut component_of_root = vec![u32::MAX; n];
         let mut anchors: Vec<NodeId> = Vec::new();
         let mut entity_of = vec![0u32; n];
@@ -278,33 +257,18 @@ impl IdentityGraph {
                 component_of_root[root] = (anchors.len() - 1) as u32;
                 (anchors.len() - 1) as u32
             } else {
-                if self.anchor_cmp(node, anchors[c as usize]) == Ordering::Less {
+                if crate::engine::anchor_cmp(self, &ranks, node, anchors[c as usize])
+                    == Ordering::Less
+                {
                     anchors[c as usize] = node;
                 }
                 c
             };
             entity_of[node as usize] = c;
         }
-        let ids: Vec<String> = anchors
-            .iter()
-            .map(|&a| stable_id(prefix, self.type_name(a), self.value(a)))
-            .collect();
-        // Number entities in id order, so the output does not depend on input order.
-        let mut order: Vec<u32> = (0..anchors.len() as u32).collect();
-        order.sort_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
-        let mut rank = vec![0u32; anchors.len()];
-        for (new, &old) in order.iter().enumerate() {
-            rank[old as usize] = new as u32;
-        }
-        for e in entity_of.iter_mut() {
-            *e = rank[*e as usize];
-        }
-        let entities = order
-            .iter()
-            .map(|&old| Entity {
-                id: ids[old as usize].clone(),
-                anchor: anchors[old as usize],
-            })
+        let entities = crate::engine::number_by_id(self, prefix, &anchors, &mut entity_of)
+            .into_iter()
+            .map(|(id, anchor)| Entity { id, anchor })
             .collect();
         Resolution {
             entity_of,
