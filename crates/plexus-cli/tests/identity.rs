@@ -272,3 +272,58 @@ fn eval_counts_pairs_by_hand() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("source,record_key,person"));
 }
+
+#[test]
+fn bad_identity_settings_name_their_lines() {
+    let dir = project();
+    let root = dir.path();
+    let config = CONFIG
+        .replace("phone_region: US", "phone_region: XX")
+        .replace("email_rules: [gmail]", "email_rules: [gmial]")
+        .replace(
+            "  limits: { user_id: 1 }",
+            "  limits: { user_id: 1 }\n  blocklist:\n    regex: { email: ['(unclosed'] }",
+        );
+    std::fs::write(root.join("plexus.yml"), config).unwrap();
+    let out = plexus()
+        .args(["check", "--json", "--project"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let problems: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines: Vec<(u64, String)> = problems["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_u64().unwrap(),
+                format!("{} {}", p["message"], p["hint"]),
+            )
+        })
+        .collect();
+    assert!(
+        lines.iter().any(|(l, m)| *l == 3 && m.contains("`XX`")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|(l, m)| *l == 7 && m.contains("(unclosed")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|(l, m)| *l == 4
+            && m.contains("`gmial`")
+            && m.contains("gmail, outlook, fastmail")),
+        "{lines:?}"
+    );
+    // The build refuses too, and leaves no warehouse.
+    plexus()
+        .args(["build", "--project"])
+        .arg(root)
+        .assert()
+        .failure();
+    assert!(!root.join("warehouse").exists());
+}

@@ -39,35 +39,45 @@ impl IdentitySettings {
                 .map(|r| r.value.clone())
                 .collect(),
         };
-        let normalizer = match Normalizer::new(&options) {
-            Ok(n) => n,
-            Err(e) => {
-                let at = match &e {
-                    OptionsError::UnknownRegion { .. } => identity.phone_region.as_ref(),
-                    OptionsError::UnknownEmailRule { rule, .. } => {
-                        identity.email_rules.iter().find(|r| &r.value == rule)
-                    }
-                };
-                let hint = match &e {
-                    OptionsError::UnknownRegion { .. } => {
-                        "use an ISO 3166 two-letter code such as US, GB, DE or FR".to_string()
-                    }
-                    OptionsError::UnknownEmailRule { rule, .. } => {
-                        let known = plexus_identity::known_email_rules();
-                        match closest(rule, known.iter().copied()) {
-                            Some(c) => format!("did you mean `{c}`? Known: {}", known.join(", ")),
-                            None => format!("known rules: {}", known.join(", ")),
-                        }
-                    }
-                };
-                let d = match at {
-                    Some(at) => project.diag_at(at, e.to_string()),
-                    None => Diagnostic::new(&project.config_file, e.to_string()),
-                };
-                problems.push(d.with_hint(hint));
-                Normalizer::default()
-            }
-        };
+        // Check the region and each rule on their own, so that every problem is reported.
+        let mut checks = vec![NormalizeOptions {
+            default_region: options.default_region.clone(),
+            email_rules: Vec::new(),
+        }];
+        checks.extend(options.email_rules.iter().map(|r| NormalizeOptions {
+            default_region: None,
+            email_rules: vec![r.clone()],
+        }));
+        for check in &checks {
+            let Err(e) = Normalizer::new(check) else {
+                continue;
+            };
+            let (at, message, hint) = match &e {
+                OptionsError::UnknownRegion { region, .. } => (
+                    identity.phone_region.as_ref(),
+                    format!("unknown phone region `{region}`"),
+                    "use an ISO 3166 two-letter code such as US, GB, DE or FR".to_string(),
+                ),
+                OptionsError::UnknownEmailRule { rule, .. } => {
+                    let known = plexus_identity::known_email_rules();
+                    let hint = match closest(rule, known.iter().copied()) {
+                        Some(c) => format!("did you mean `{c}`? Known: {}", known.join(", ")),
+                        None => format!("known rules: {}", known.join(", ")),
+                    };
+                    (
+                        identity.email_rules.iter().find(|r| &r.value == rule),
+                        format!("unknown email rule `{rule}`"),
+                        hint,
+                    )
+                }
+            };
+            let d = match at {
+                Some(at) => project.diag_at(at, message),
+                None => Diagnostic::new(&project.config_file, message),
+            };
+            problems.push(d.with_hint(hint));
+        }
+        let normalizer = Normalizer::new(&options).unwrap_or_default();
 
         let blocklist = match &identity.blocklist {
             None => Blocklist::builtin(),
