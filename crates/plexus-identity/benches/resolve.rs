@@ -86,8 +86,14 @@ fn run(w: &Workload, guards: &GuardOptions) -> (f64, usize, usize) {
         }
         a.assert(&nodes, Some(i as i64), 0, &key);
     }
+    let collected = start.elapsed().as_secs_f64();
     let r = resolve(&g, &a, guards, |_, _| false, "per");
     let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "  (intern and assert {collected:.3} s, resolve {:.3} s, {} distinct sets)",
+        secs - collected,
+        a.len()
+    );
     black_box(&r);
     (secs, r.entities.len(), g.len())
 }

@@ -81,6 +81,10 @@ pub struct Assertions {
     start: Vec<u32>,
     first: Vec<RecordRef>,
     times: Vec<u32>,
+    /// The set holding exactly one identifier, by node (`SetId::MAX`: none yet). Most
+    /// records (every product event of one user) name one identifier: an array lookup
+    /// instead of hashing a set.
+    single: Vec<SetId>,
     scratch: Vec<NodeId>,
     /// Pairs asserted by merge files and domain aliases, in rule order.
     pub rules: Vec<RulePair>,
@@ -115,13 +119,26 @@ impl Assertions {
             scratch.sort_unstable();
             scratch.dedup();
         }
-        let hash = self.hasher.hash_one(&scratch[..]);
-        let (members, start) = (&self.members, &self.start);
-        let slice = |s: SetId| &members[start[s as usize] as usize..start[s as usize + 1] as usize];
-        if let Some(&(_, s)) = self
-            .table
-            .find(hash, |&(h, s)| h == hash && slice(s) == &scratch[..])
-        {
+        let single = scratch.len() == 1;
+        let hash = if single {
+            0
+        } else {
+            self.hasher.hash_one(&scratch[..])
+        };
+        let found = if single {
+            self.single
+                .get(scratch[0] as usize)
+                .copied()
+                .filter(|&s| s != SetId::MAX)
+        } else {
+            let (members, start) = (&self.members, &self.start);
+            let slice =
+                |s: SetId| &members[start[s as usize] as usize..start[s as usize + 1] as usize];
+            self.table
+                .find(hash, |&(h, s)| h == hash && slice(s) == &scratch[..])
+                .map(|&(_, s)| s)
+        };
+        if let Some(s) = found {
             let i = s as usize;
             self.times[i] = self.times[i].saturating_add(1);
             let candidate = (time.unwrap_or(i64::MAX), source, &**key);
@@ -143,7 +160,15 @@ impl Assertions {
             key: key.clone(),
         });
         self.times.push(1);
-        self.table.insert_unique(hash, (hash, s), |&(h, _)| h);
+        if single {
+            let i = self.scratch[0] as usize;
+            if i >= self.single.len() {
+                self.single.resize(i + 1, SetId::MAX);
+            }
+            self.single[i] = s;
+        } else {
+            self.table.insert_unique(hash, (hash, s), |&(h, _)| h);
+        }
         s
     }
 

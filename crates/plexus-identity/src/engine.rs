@@ -235,6 +235,9 @@ pub fn resolve(
     let heads: Vec<NodeId> = (0..assertions.len() as SetId)
         .map(|s| {
             let m = assertions.members(s);
+            if let [only] = m {
+                return *only;
+            }
             let pick = |ok: &dyn Fn(NodeId) -> bool| {
                 m.iter()
                     .copied()
@@ -422,6 +425,9 @@ pub fn resolve(
         .map(|s| {
             let head = entity_of[heads[s as usize] as usize];
             let members = assertions.members(s);
+            if members.len() == 1 {
+                return head;
+            }
             let entities = members
                 .iter()
                 .filter(|&&m| !is_q[m as usize])
