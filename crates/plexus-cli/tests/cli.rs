@@ -20,17 +20,6 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
-fn stderr_of(cmd: &mut assert_cmd::Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        !out.status.success(),
-        "expected failure, got success: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(out.status.code(), Some(1));
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
 #[test]
 fn init_check_build_query_export() {
     let dir = scaffold();

@@ -151,13 +151,12 @@ fn guards_normalisation_and_explain() {
     assert_eq!(json["path"][0]["source"], "users");
 
     // Unknown identifiers are a clear error.
-    let out = plexus()
-        .args(["explain", "nobody@nowhere.io", "--project"])
-        .arg(root)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not an identifier of any person"));
+    let err = stderr_of(
+        plexus()
+            .args(["explain", "nobody@nowhere.io", "--project"])
+            .arg(root),
+    );
+    assert!(err.contains("not an identifier of any person"), "{err}");
 }
 
 #[test]
@@ -262,15 +261,14 @@ fn eval_counts_pairs_by_hand() {
     assert_eq!(r["largest_cluster"]["records"], 3);
     // A truth file without the right columns is a clear error.
     std::fs::write(&truth, "a,b\n1,2\n").unwrap();
-    let out = plexus()
-        .args(["eval", "--truth"])
-        .arg(&truth)
-        .arg("--project")
-        .arg(root)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("source,record_key,person"));
+    let err = stderr_of(
+        plexus()
+            .args(["eval", "--truth"])
+            .arg(&truth)
+            .arg("--project")
+            .arg(root),
+    );
+    assert!(err.contains("source,record_key,person"), "{err}");
 }
 
 #[test]

@@ -72,7 +72,8 @@ pub(crate) struct Truth {
     visitor_pairs: u64,
 }
 
-/// Fills `line` with one `records.csv` line: `source,key,P000123`.
+/// Fills `line` with one `records.csv` line: `source,key,P000123,role` (role empty
+/// unless the record has several participants).
 pub(crate) fn truth_line(
     line: &mut Vec<u8>,
     source: &str,

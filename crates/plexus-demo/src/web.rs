@@ -219,7 +219,6 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
     let mut rng = stream(seed, 9);
     let mut out = LinesOut::create(root, "data/web_events.ndjson")?;
     let mut truth = LinesOut::create(root, TRUTH_PART)?;
-    let mut truth_row = Vec::with_capacity(48);
     let mut ids = Ids {
         salt: mix(seed ^ 0x5745_4245_5645_4e54),
         anon: 0,
@@ -233,6 +232,7 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
         line: Vec::with_capacity(256),
         key: Vec::with_capacity(16),
         seq: 0,
+        truth_row: Vec::with_capacity(48),
     };
     for (i, a) in world.accounts.iter().enumerate() {
         if world.main_account(a.person) == i as u32 && chance(&mut rng, CHAIN_P) {
@@ -243,16 +243,7 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
             let user = FIRST_USER_ID + i as u64;
             for row in &rows {
                 w.write(&mut rng, &ids, &mut out, row, Some(user))?;
-                let who = Who::Person(a.person);
-                truth_line(
-                    &mut truth_row,
-                    "web_events",
-                    &w.key,
-                    who,
-                    "",
-                    world.id_width,
-                );
-                truth.line(&truth_row)?;
+                w.truth(&mut truth, Who::Person(a.person), world.id_width)?;
             }
             account_rows[i] = rows.len() as u32;
         }
@@ -264,16 +255,7 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
             visitor_pairs += pairs(rows.len() as u64);
             for row in &rows {
                 w.write(&mut rng, &ids, &mut out, row, None)?;
-                let who = Who::Visitor(v);
-                truth_line(
-                    &mut truth_row,
-                    "web_events",
-                    &w.key,
-                    who,
-                    "",
-                    world.id_width,
-                );
-                truth.line(&truth_row)?;
+                w.truth(&mut truth, Who::Visitor(v), world.id_width)?;
             }
         }
     }
@@ -293,9 +275,17 @@ struct Writer {
     /// Event id of the last row written.
     key: Vec<u8>,
     seq: u64,
+    /// The truth line of the last row written.
+    truth_row: Vec<u8>,
 }
 
 impl Writer {
+    /// Writes the ground truth of the last row written: it belongs to `who`.
+    fn truth(&mut self, truth: &mut LinesOut, who: Who, width: usize) -> Result<(), DemoError> {
+        truth_line(&mut self.truth_row, "web_events", &self.key, who, "", width);
+        truth.line(&self.truth_row)
+    }
+
     /// Writes one row.
     fn write(
         &mut self,

@@ -92,3 +92,15 @@ pub fn staging_leftovers(project: &Path) -> Vec<std::fs::DirEntry> {
         })
         .collect()
 }
+
+/// Runs a command that must fail with exit code 1; returns its standard error.
+pub fn stderr_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("command runs");
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
