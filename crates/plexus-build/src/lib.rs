@@ -21,16 +21,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use plexus_config::{Diagnostic, Project, WAREHOUSE_TABLES};
 use plexus_ingest::IngestError;
-use plexus_model::entities::{self, Collected, SourceCounts, schema};
+use plexus_model::entities::{self, Collected, SourceCounts, TableSink, schema};
 use plexus_model::models;
 use plexus_warehouse::{Staging, WarehouseError};
 
 mod previous;
+mod sink;
+
+use sink::StagingSink;
 
 /// Why a build or a check failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +61,9 @@ pub enum BuildError {
     /// The engine failed outside a model.
     #[error("query engine error")]
     Engine(#[from] DataFusionError),
+    /// A streamed table could not be written or read back.
+    #[error("cannot write the warehouse: {0}")]
+    Sink(plexus_model::entities::SinkError),
 }
 
 fn summary(d: &[Diagnostic]) -> String {
@@ -193,23 +200,31 @@ fn register(
     Ok(())
 }
 
-/// Reads and maps every source into `collected`, registering each source's raw rows in
-/// `ctx` under its name for the models that read it (`read_by_models`).
+/// Name of the scratch table holding a source's raw rows for the models that read it.
+fn raw_table(source: &str) -> String {
+    format!("{}raw_{source}", sink::SPILL_PREFIX)
+}
+
+/// Streams every source, batch by batch, through its mapping into `collected` and `sink`.
+/// The raw rows of sources some model reads (`read_by_models`) are kept in the sink too.
+/// Returns the sources whose raw rows were kept, with their schemas.
 async fn load_sources(
     project: &Project,
     ctx: &SessionContext,
     collected: &mut Collected,
+    sink: &mut StagingSink<'_>,
     read_by_models: &[&str],
     observer: &dyn Observer,
     clock: &mut Clock,
-) -> Result<(), BuildError> {
+) -> Result<Vec<(String, SchemaRef)>, BuildError> {
     let sources = &project.config.sources;
     observer.stage("load sources", Some(sources.len() as u64));
     let mut problems = Vec::new();
+    let mut raw = Vec::new();
     for source in sources {
         observer.working_on(&source.name.value);
-        let table = match plexus_ingest::read_source(project, source) {
-            Ok(t) => t,
+        let reader = match plexus_ingest::open_source(project, source) {
+            Ok(r) => r,
             Err(e) => {
                 let d = e.diagnostics();
                 if d.is_empty() {
@@ -219,32 +234,70 @@ async fn load_sources(
                 continue;
             }
         };
-        match plexus_ingest::map_source(ctx, project, source, &table).await {
-            Ok(mapped) => {
-                collected.add_source(source, &table, &mapped);
-                // Models see the raw rows under the source's name; a source no model reads
-                // registers empty, so its rows are freed as soon as they are collected.
-                let batches = if read_by_models.contains(&table.name.as_str()) {
-                    table.public_batches()
-                } else {
-                    Vec::new()
-                };
-                register(ctx, &table.name, table.public_schema(), batches)?;
-            }
+        let mapper = match plexus_ingest::Mapper::new(ctx, project, source, &reader.schema).await {
+            Ok(m) => m,
             Err(e) => {
                 let d = e.diagnostics();
                 if d.is_empty() {
                     return Err(e.into());
                 }
                 problems.extend(d);
+                continue;
             }
+        };
+        if !problems.is_empty() {
+            continue; // keep checking the other sources' mappings, load nothing more
+        }
+        let keep_raw = read_by_models.contains(&reader.name.as_str());
+        let public: Vec<usize> = (0..reader.schema.fields().len())
+            .filter(|&i| !plexus_ingest::is_hidden(reader.schema.field(i).name()))
+            .collect();
+        let mut load = collected.begin_source(source, &mapper.layout);
+        let mut rows = 0u64;
+        let mut failed: Option<BuildError> = None;
+        let raw_name = raw_table(&reader.name);
+        let streamed = reader.for_each_batch(plexus_ingest::BATCH_ROWS, &mut |batch| {
+            rows += batch.num_rows() as u64;
+            let mapped = mapper.map(&batch)?;
+            let step = collected
+                .add_batch(&mut load, source, &mapped, sink)
+                .and_then(|()| {
+                    if keep_raw {
+                        let public = batch
+                            .project(&public)
+                            .expect("projection of existing columns");
+                        sink.append(&raw_name, public)
+                    } else {
+                        Ok(())
+                    }
+                });
+            if let Err(e) = step {
+                failed = Some(BuildError::Sink(e));
+                return Err(plexus_ingest::IngestError::Stopped);
+            }
+            Ok(())
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Err(e) = streamed {
+            let d = e.diagnostics();
+            if d.is_empty() {
+                return Err(e.into());
+            }
+            problems.extend(d);
+            continue;
+        }
+        collected.finish_source(load, rows, &reader.rejects);
+        if keep_raw {
+            raw.push((reader.name.clone(), reader.public_schema()));
         }
         observer.step(&source.name.value);
     }
     observer.finish();
     clock.lap("load sources");
     if problems.is_empty() {
-        Ok(())
+        Ok(raw)
     } else {
         Err(BuildError::Invalid(problems))
     }
@@ -274,10 +327,14 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         .iter()
         .flat_map(|m| m.reads.iter().map(String::as_str))
         .collect();
-    load_sources(
+    let warehouse = project.warehouse_dir();
+    let staging = Staging::begin(&warehouse)?;
+    let mut sink = StagingSink::new(&staging);
+    let raw = load_sources(
         project,
         &ctx,
         &mut collected,
+        &mut sink,
         &read_by_models,
         observer,
         &mut clock,
@@ -290,15 +347,47 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     let current = resolved.entities.iter().map(|e| e.id.as_str()).collect();
     let previous = previous::previous_ids(&project.warehouse_dir(), &current);
     let redirects = entities::redirects(&collected, &resolved, &previous);
-    let tables = entities::build_tables(&mut collected, &rules, &resolved, &redirects);
     observer.finish();
     clock.lap("resolve identities");
 
-    let warehouse = project.warehouse_dir();
-    let staging = Staging::begin(&warehouse)?;
-    observer.stage("write warehouse", Some(tables.len() as u64));
+    observer.stage("write warehouse", None);
+    let tables = entities::build_tables(&mut collected, &rules, &resolved, &redirects, &mut sink)
+        .map_err(BuildError::Sink)?;
+    drop(resolved);
+    // Raw rows the models read, registered from their scratch files.
+    for (name, schema) in &raw {
+        match sink.close(&raw_table(name)).map_err(BuildError::Sink)? {
+            Some((path, _)) => register_parquet(&ctx, name, &path).await?,
+            None => register(&ctx, name, schema.clone(), Vec::new())?,
+        }
+    }
+    let streamed = sink.finish().map_err(BuildError::Sink)?;
     let written = write_parallel(&staging, &tables, observer)?;
     let mut reports = Vec::new();
+    for (name, path, rows) in &streamed {
+        register_parquet(&ctx, name, path).await?;
+        reports.push(TableReport {
+            name: name.clone(),
+            rows: *rows,
+            kind: "core",
+        });
+    }
+    // A streamed table no source fed (no events at all) still exists, empty.
+    for (name, schema) in [
+        ("events", schema::events()),
+        ("participants", schema::participants()),
+        ("traits", schema::traits()),
+    ] {
+        if !streamed.iter().any(|(n, _, _)| n == name) {
+            staging.write_table(name, schema.clone(), &[])?;
+            register(&ctx, name, schema, Vec::new())?;
+            reports.push(TableReport {
+                name: name.to_string(),
+                rows: 0,
+                kind: "core",
+            });
+        }
+    }
     let (mut persons, mut groups, mut rejected_identifiers) = (0, 0, 0);
     for (t, rows) in tables.iter().zip(written) {
         match t.name {
@@ -307,13 +396,22 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
             "rejected_identifiers" => rejected_identifiers = rows,
             _ => {}
         }
-        register(&ctx, t.name, t.schema.clone(), vec![t.batch.clone()])?;
+        // Models read every core table from its Parquet file, as any query of the
+        // warehouse does: the planner gets file statistics for each side of a join.
+        register_parquet(&ctx, t.name, &staging.table_path(t.name)).await?;
         reports.push(TableReport {
             name: t.name.to_string(),
             rows,
             kind: "core",
         });
     }
+    // Core tables in the documented order, whichever way they were written.
+    reports.sort_by_key(|r| {
+        WAREHOUSE_TABLES
+            .iter()
+            .position(|t| *t == r.name)
+            .unwrap_or(usize::MAX)
+    });
     observer.finish();
     clock.lap("write warehouse");
 
@@ -371,6 +469,19 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         groups,
         rejected_identifiers,
     })
+}
+
+/// Registers a Parquet file as table `name`.
+async fn register_parquet(
+    ctx: &SessionContext,
+    name: &str,
+    path: &std::path::Path,
+) -> Result<(), BuildError> {
+    let _ = ctx.deregister_table(name);
+    let path = path.to_string_lossy();
+    ctx.register_parquet(name, path.as_ref(), ParquetReadOptions::default())
+        .await?;
+    Ok(())
 }
 
 /// Writes the core tables on every core (they are independent files); returns their rows,
@@ -476,10 +587,12 @@ pub async fn check(project: &Project) -> Vec<Diagnostic> {
         if project.source_files(source).is_err() {
             continue; // already reported by validate
         }
-        match plexus_ingest::read_source(project, source) {
-            Ok(table) => {
-                problems.extend(plexus_ingest::check_mapping(&ctx, project, source, &table).await);
-                let _ = register(&ctx, &table.name, table.public_schema(), Vec::new());
+        match plexus_ingest::open_source(project, source) {
+            Ok(reader) => {
+                problems.extend(
+                    plexus_ingest::check_mapping(&ctx, project, source, &reader.schema).await,
+                );
+                let _ = register(&ctx, &reader.name, reader.public_schema(), Vec::new());
             }
             Err(e) => {
                 let d = e.diagnostics();

@@ -44,6 +44,9 @@ pub enum IngestError {
         #[source]
         error: datafusion::error::DataFusionError,
     },
+    /// The consumer of a stream of batches stopped it (its own error says why).
+    #[error("reading stopped")]
+    Stopped,
 }
 
 impl IngestError {

@@ -1,10 +1,13 @@
 //! Plexus ingest: read a source's files and evaluate its mapping.
 //!
 //! Second stage of the data flow (config -> **ingest** -> identity -> entities ->
-//! warehouse). [`read_source`] reads CSV (RFC 4180), Parquet or NDJSON into Arrow batches
-//! whose rows remember their file and line; [`map_source`] evaluates the source's mapping
-//! (DataFusion SQL expressions) over them; [`MappedRows`] gives typed per-row access to the
-//! result, so the next stage can reject a bad row with its reason and load the rest.
+//! warehouse). [`open_source`] makes a first pass over a source's files (CSV per RFC 4180,
+//! Parquet or NDJSON: columns, types, bad rows) and then streams them as Arrow batches
+//! whose rows remember their file and line; a [`Mapper`] evaluates the source's mapping
+//! (DataFusion SQL expressions, planned once) over each batch; [`MappedRows`] gives typed
+//! per-row access to the result, so the next stage can reject a bad row with its reason
+//! and load the rest. Memory holds one batch of a source at a time. [`read_source`] and
+//! [`map_source`] do the same for a whole source in memory (checks and tests).
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,8 +27,9 @@ mod read;
 mod values;
 
 pub use error::IngestError;
-pub use mapping::{Layout, MappedSource, Slot, check_mapping, map_source};
+pub use mapping::{Layout, MappedSource, Mapper, Slot, check_mapping, map_source};
 pub use read::{
-    FILE_COLUMN, FileReject, LINE_COLUMN, RowReject, SourceTable, is_hidden, read_source,
+    BATCH_ROWS, FILE_COLUMN, FileReject, LINE_COLUMN, RowReject, SourceReader, SourceTable,
+    is_hidden, open_source, read_source,
 };
 pub use values::{MappedRows, format_micros, parse_timestamp};

@@ -9,12 +9,14 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::{DFSchema, SchemaError};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::ExprSchemable;
-use datafusion::prelude::{DataFrame, SessionContext, col};
+use datafusion::optimizer::simplify_expressions::{ExprSimplifier, SimplifyContext};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::{Expr as DfExpr, SessionContext, col};
 use plexus_config::{Diagnostic, Expr, Project, SourceConfig, closest};
 
 use crate::IngestError;
@@ -171,20 +173,19 @@ fn scratch_name(source: &str) -> String {
     format!("__plexus_raw_{source}")
 }
 
-/// Registers `table` for mapping; returns the registered name.
-fn register(ctx: &SessionContext, table: &SourceTable) -> Result<String, IngestError> {
-    let name = scratch_name(&table.name);
-    let mem =
-        MemTable::try_new(table.schema.clone(), vec![table.batches.clone()]).map_err(|error| {
-            IngestError::Engine {
-                source_name: table.name.clone(),
-                error,
-            }
-        })?;
+/// Registers an empty table of `schema` to plan a mapping against; returns its name.
+fn register(ctx: &SessionContext, source: &str, schema: &SchemaRef) -> Result<String, IngestError> {
+    let name = scratch_name(source);
+    let mem = MemTable::try_new(schema.clone(), vec![Vec::new()]).map_err(|error| {
+        IngestError::Engine {
+            source_name: source.to_string(),
+            error,
+        }
+    })?;
     let _ = ctx.deregister_table(name.as_str());
     ctx.register_table(name.as_str(), Arc::new(mem))
         .map_err(|error| IngestError::Engine {
-            source_name: table.name.clone(),
+            source_name: source.to_string(),
             error,
         })?;
     Ok(name)
@@ -225,35 +226,37 @@ pub async fn check_mapping(
     ctx: &SessionContext,
     project: &Project,
     source: &SourceConfig,
-    table: &SourceTable,
+    schema: &SchemaRef,
 ) -> Vec<Diagnostic> {
-    if table.public_schema().fields().is_empty() {
+    if schema.fields().iter().all(|f| is_hidden(f.name())) {
         return Vec::new();
     }
-    match plan(ctx, project, source, table).await {
+    match plan(ctx, project, source, schema).await {
         Ok(_) => Vec::new(),
         Err(IngestError::Config(d)) => d,
         Err(e) => vec![project.diag_at(&source.name, e.to_string())],
     }
 }
 
-/// Plans each expression, collecting diagnostics; returns the planned expressions.
+/// Plans each expression against the source's columns (`table_schema`, hidden columns
+/// included), collecting diagnostics; returns the planned expressions.
 async fn plan(
     ctx: &SessionContext,
     project: &Project,
     source: &SourceConfig,
-    table: &SourceTable,
-) -> Result<(Layout, DataFrame, String), IngestError> {
+    table_schema: &SchemaRef,
+) -> Result<(Layout, Vec<DfExpr>, DFSchema), IngestError> {
+    let source_name = &source.name.value;
     let engine = |error| IngestError::Engine {
-        source_name: table.name.clone(),
+        source_name: source_name.clone(),
         error,
     };
     let layout = Layout::of(source);
-    let scratch = register(ctx, table)?;
+    let scratch = register(ctx, source_name, table_schema)?;
     let df = ctx.table(scratch.as_str()).await.map_err(engine)?;
+    let _ = ctx.deregister_table(scratch.as_str());
     let schema: DFSchema = df.schema().clone();
-    let columns: Vec<String> = table
-        .schema
+    let columns: Vec<String> = table_schema
         .fields()
         .iter()
         .map(|f| f.name().clone())
@@ -294,11 +297,11 @@ async fn plan(
     // fails, plan each expression alone to name the one at fault and its line.
     let mut select = vec![col(FILE_COLUMN), col(LINE_COLUMN)];
     select.extend(exprs.iter().cloned());
-    let whole = df.clone().select(select);
+    let whole = df.clone().select(select.clone());
     if let Ok(planned) = &whole
         && planned.clone().into_optimized_plan().is_ok()
     {
-        return Ok((layout, whole.map_err(engine)?, scratch));
+        return Ok((layout, select, schema));
     }
     for (field, expr) in layout.fields.iter().zip(&exprs) {
         let single = df
@@ -367,30 +370,118 @@ fn missing_field(error: &DataFusionError) -> Option<String> {
     }
 }
 
-/// Plans and evaluates `source`'s mapping over `table`.
+/// A source's mapping planned once and evaluated batch by batch, so a source of any size
+/// is mapped while memory holds one batch.
+#[derive(Debug)]
+pub struct Mapper {
+    /// Which output column means what.
+    pub layout: Layout,
+    source_name: String,
+    /// `[file, line, ...]` in layout order; `None` when the source has no columns.
+    exprs: Option<Vec<Arc<dyn PhysicalExpr>>>,
+}
+
+impl Mapper {
+    /// Plans `source`'s mapping against its columns (`schema`, hidden columns included):
+    /// every bad expression is reported at its line of `plexus.yml`.
+    pub async fn new(
+        ctx: &SessionContext,
+        project: &Project,
+        source: &SourceConfig,
+        schema: &SchemaRef,
+    ) -> Result<Mapper, IngestError> {
+        let source_name = source.name.value.clone();
+        if schema.fields().iter().all(|f| is_hidden(f.name())) {
+            // No file gave a single row to learn columns from: nothing to map.
+            return Ok(Mapper {
+                layout: Layout::of(source),
+                source_name,
+                exprs: None,
+            });
+        }
+        let (layout, select, df_schema) = plan(ctx, project, source, schema).await?;
+        // Coerce and simplify as a query plan would: some functions (`coalesce`, `nvl`)
+        // only run once the simplifier has rewritten them.
+        let df_schema = Arc::new(df_schema);
+        let simplifier = ExprSimplifier::new(
+            SimplifyContext::builder()
+                .with_schema(df_schema.clone())
+                .with_current_time()
+                .build(),
+        );
+        let exprs = select
+            .into_iter()
+            .map(|e| {
+                let e = simplifier.coerce(e, &df_schema)?;
+                let e = simplifier.simplify(e)?;
+                ctx.create_physical_expr(e, &df_schema)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| IngestError::Engine {
+                source_name: source_name.clone(),
+                error,
+            })?;
+        Ok(Mapper {
+            layout,
+            source_name,
+            exprs: Some(exprs),
+        })
+    }
+
+    /// Evaluates the mapping over one batch of the source: columns `[file, line, ...]` in
+    /// [`Layout`] order.
+    pub fn map(&self, batch: &RecordBatch) -> Result<RecordBatch, IngestError> {
+        let engine = |error| IngestError::Engine {
+            source_name: self.source_name.clone(),
+            error,
+        };
+        let Some(exprs) = &self.exprs else {
+            return Ok(RecordBatch::new_empty(Arc::new(Schema::empty())));
+        };
+        let rows = batch.num_rows();
+        let mut columns = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            columns.push(
+                e.evaluate(batch)
+                    .and_then(|v| v.into_array(rows))
+                    .map_err(engine)?,
+            );
+        }
+        let fields: Vec<datafusion::arrow::datatypes::Field> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                datafusion::arrow::datatypes::Field::new(
+                    format!("c{i}"),
+                    c.data_type().clone(),
+                    true,
+                )
+            })
+            .collect();
+        let options =
+            datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+            .map_err(|e| engine(DataFusionError::ArrowError(Box::new(e), None)))
+    }
+}
+
+/// Plans and evaluates `source`'s mapping over a whole `table` in memory.
 pub async fn map_source(
     ctx: &SessionContext,
     project: &Project,
     source: &SourceConfig,
     table: &SourceTable,
 ) -> Result<MappedSource, IngestError> {
-    if table.public_schema().fields().is_empty() {
-        // No file gave a single row to learn columns from: nothing to map.
-        return Ok(MappedSource {
-            name: table.name.clone(),
-            layout: Layout::of(source),
-            batches: Vec::new(),
-        });
+    let mapper = Mapper::new(ctx, project, source, &table.schema).await?;
+    let mut batches = Vec::with_capacity(table.batches.len());
+    if mapper.exprs.is_some() {
+        for b in &table.batches {
+            batches.push(mapper.map(b)?);
+        }
     }
-    let (layout, df, scratch) = plan(ctx, project, source, table).await?;
-    let batches = df.collect().await.map_err(|error| IngestError::Engine {
-        source_name: table.name.clone(),
-        error,
-    })?;
-    let _ = ctx.deregister_table(scratch.as_str());
     Ok(MappedSource {
         name: table.name.clone(),
-        layout,
+        layout: mapper.layout,
         batches,
     })
 }

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -85,34 +84,34 @@ impl Staging {
         schema: SchemaRef,
         batches: &[RecordBatch],
     ) -> Result<u64, WarehouseError> {
-        let path = self.table_path(name);
-        let file = File::create(&path).map_err(|source| WarehouseError::Io {
+        let mut writer = TableWriter::create(&self.table_path(name), name, schema, batches)?;
+        for b in batches {
+            writer.write(b)?;
+        }
+        writer.finish()
+    }
+
+    /// Opens table `name` for writing batch by batch (see [`TableWriter`]); `sample`
+    /// batches (e.g. the first one) decide which text columns get dictionaries.
+    pub fn table_writer(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        sample: &[RecordBatch],
+    ) -> Result<TableWriter, WarehouseError> {
+        TableWriter::create(&self.table_path(name), name, schema, sample)
+    }
+
+    /// A scratch file in the staging folder that is never part of the warehouse (spills
+    /// of a build); it goes away with the staging folder.
+    pub fn scratch_path(&self, name: &str) -> Result<PathBuf, WarehouseError> {
+        let dir = self.dir.join(".scratch");
+        std::fs::create_dir_all(&dir).map_err(|source| WarehouseError::Io {
             action: "create",
-            path: path.clone(),
+            path: dir.clone(),
             source,
         })?;
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(1).expect("level 1 is valid"),
-            ))
-            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
-        for column in mostly_distinct_text_columns(&schema, batches) {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
-        }
-        let props = props.build();
-        let parquet = |source| WarehouseError::Parquet {
-            table: name.to_string(),
-            source,
-        };
-        let mut writer =
-            ArrowWriter::try_new(file, Arc::clone(&schema), Some(props)).map_err(parquet)?;
-        let mut rows = 0;
-        for b in batches {
-            rows += b.num_rows() as u64;
-            writer.write(b).map_err(parquet)?;
-        }
-        writer.close().map_err(parquet)?;
-        Ok(rows)
+        Ok(dir.join(format!("{name}.parquet")))
     }
 
     /// Swaps the staging folder in as the warehouse. On Linux this is one atomic
@@ -128,6 +127,8 @@ impl Staging {
                 source,
             }
         }
+        // Scratch files (a build's spills) are never part of a warehouse.
+        let _ = std::fs::remove_dir_all(self.dir.join(".scratch"));
         if self.target.exists() {
             if exchange(&self.dir, &self.target).is_err() {
                 let old = self.dir.with_extension("old");
@@ -144,6 +145,82 @@ impl Staging {
         }
         self.committed = true;
         Ok(())
+    }
+}
+
+/// One Parquet file written batch by batch, so a table of any size streams to disk while
+/// memory holds a row group.
+pub struct TableWriter {
+    name: String,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl std::fmt::Debug for TableWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableWriter")
+            .field("name", &self.name)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl TableWriter {
+    /// Creates `path` for table `name` (zstd level 1; dictionaries only on text columns
+    /// that `sample` shows repeating).
+    pub fn create(
+        path: &Path,
+        name: &str,
+        schema: SchemaRef,
+        sample: &[RecordBatch],
+    ) -> Result<TableWriter, WarehouseError> {
+        let file = File::create(path).map_err(|source| WarehouseError::Io {
+            action: "create",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(1).expect("level 1 is valid"),
+            ))
+            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+        for column in mostly_distinct_text_columns(&schema, sample) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        let writer = ArrowWriter::try_new(file, schema, Some(props.build())).map_err(|source| {
+            WarehouseError::Parquet {
+                table: name.to_string(),
+                source,
+            }
+        })?;
+        Ok(TableWriter {
+            name: name.to_string(),
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends one batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WarehouseError> {
+        self.rows += batch.num_rows() as u64;
+        self.writer
+            .write(batch)
+            .map_err(|source| WarehouseError::Parquet {
+                table: self.name.clone(),
+                source,
+            })
+    }
+
+    /// Closes the file; returns the rows written.
+    pub fn finish(self) -> Result<u64, WarehouseError> {
+        let name = self.name;
+        self.writer
+            .close()
+            .map_err(|source| WarehouseError::Parquet {
+                table: name,
+                source,
+            })?;
+        Ok(self.rows)
     }
 }
 
@@ -199,6 +276,7 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::Int64Array;
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
 
     fn batch(v: i64) -> (SchemaRef, RecordBatch) {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));

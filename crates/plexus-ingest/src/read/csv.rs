@@ -4,21 +4,185 @@
 //! starts on (rows with quoted newlines span lines), and so an unbalanced quote is caught
 //! and reported with its line instead of swallowing the rest of the file.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{ArrayRef, StringBuilder};
+use datafusion::arrow::datatypes::Field;
 
-use super::infer::infer_column;
+use super::infer::{Inference, Kind};
 use super::{RawRows, RowReject};
 use crate::IngestError;
 
-/// Reads one CSV file: the header, every row's fields as text (empty -> NULL) and lines.
-pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
-    let bytes = std::fs::read(path).map_err(|error| IngestError::Io {
+/// A CSV file after the first pass: its columns with their inferred types and the rows
+/// rejected, ready to stream its rows in typed batches.
+#[derive(Debug)]
+pub struct CsvFile {
+    path: PathBuf,
+    names: Vec<String>,
+    kinds: Vec<Kind>,
+    /// Rows rejected (wrong number of fields, invalid UTF-8).
+    pub rejects: Vec<RowReject>,
+}
+
+/// The first pass over a CSV file: checks the header and every row, and infers each
+/// column's type from all of its values, keeping none of them.
+pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
+    let mut rejects = Vec::new();
+    let mut inference: Vec<Inference> = Vec::new();
+    let names = each_record(
+        source,
+        path,
+        |_, record| {
+            if inference.is_empty() {
+                inference = vec![Inference::default(); record.len()];
+            }
+            for (inf, field) in inference.iter_mut().zip(record.iter()) {
+                if !field.is_empty() && !inf.is_text() {
+                    inf.observe(std::str::from_utf8(field).unwrap_or_default());
+                }
+            }
+            Ok(())
+        },
+        |r| rejects.push(r),
+    )?;
+    let kinds = if inference.is_empty() {
+        vec![Kind::Text; names.len()]
+    } else {
+        inference.iter().map(Inference::kind).collect()
+    };
+    Ok(CsvFile {
+        path: path.to_path_buf(),
+        names,
+        kinds,
+        rejects,
+    })
+}
+
+impl CsvFile {
+    /// The columns, typed.
+    pub fn fields(&self) -> Vec<Field> {
+        self.names
+            .iter()
+            .zip(&self.kinds)
+            .map(|(n, k)| Field::new(n, k.data_type(), true))
+            .collect()
+    }
+
+    /// The second pass: the good rows in batches of at most `batch_rows`, typed as the
+    /// first pass inferred.
+    pub fn stream(
+        &self,
+        source: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        let new_builders =
+            || -> Vec<StringBuilder> { self.names.iter().map(|_| StringBuilder::new()).collect() };
+        let mut builders = new_builders();
+        let mut lines = Vec::with_capacity(batch_rows);
+        let kinds = &self.kinds;
+        let flush = |builders: &mut Vec<StringBuilder>, lines: &mut Vec<u64>| RawRows {
+            names: self.names.clone(),
+            columns: builders
+                .iter_mut()
+                .zip(kinds)
+                .map(|(b, k)| k.convert(b.finish()))
+                .collect::<Vec<ArrayRef>>(),
+            lines: std::mem::take(lines),
+        };
+        each_record(
+            source,
+            &self.path,
+            |line, record| {
+                for (b, field) in builders.iter_mut().zip(record.iter()) {
+                    match std::str::from_utf8(field).unwrap_or_default() {
+                        "" => b.append_null(),
+                        s => b.append_value(s),
+                    }
+                }
+                lines.push(line);
+                if lines.len() >= batch_rows {
+                    visit(flush(&mut builders, &mut lines))?;
+                    lines.reserve(batch_rows);
+                }
+                Ok(())
+            },
+            |_| {},
+        )?;
+        if !lines.is_empty() {
+            visit(flush(&mut builders, &mut lines))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads one CSV file whole: the header, every row typed, lines and rejects.
+#[cfg(test)]
+pub fn read_csv(source: &str, path: &Path) -> Result<super::WholeFile, IngestError> {
+    let file = open_csv(source, path)?;
+    let mut parts = Vec::new();
+    file.stream(source, 3, &mut |rows| {
+        parts.push(rows);
+        Ok(())
+    })?;
+    let mut columns = Vec::new();
+    for c in 0..file.names.len() {
+        let arrays: Vec<&dyn datafusion::arrow::array::Array> =
+            parts.iter().map(|p| p.columns[c].as_ref()).collect();
+        columns.push(if arrays.is_empty() {
+            datafusion::arrow::array::new_empty_array(&file.kinds[c].data_type())
+        } else {
+            datafusion::arrow::compute::concat(&arrays).expect("same-typed parts")
+        });
+    }
+    Ok(super::WholeFile {
+        names: file.names.clone(),
+        columns,
+        lines: parts.iter().flat_map(|p| p.lines.iter().copied()).collect(),
+        rejects: file.rejects,
+    })
+}
+
+/// Follows the raw bytes of a file behind the CSV parser, to count the lines and quotes
+/// of each record without holding the file in memory.
+struct ByteCursor {
+    reader: BufReader<File>,
+    pos: u64,
+}
+
+impl ByteCursor {
+    /// Feeds the bytes up to offset `end` to `visit`.
+    fn scan(&mut self, end: u64, mut visit: impl FnMut(&[u8])) -> std::io::Result<()> {
+        while self.pos < end {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min((end - self.pos) as usize);
+            visit(&buf[..take]);
+            self.reader.consume(take);
+            self.pos += take as u64;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `path` record by record: checks the header (returns the column names), calls
+/// `row` with each good row and the line it starts on, and `reject` for each row
+/// with the wrong number of fields or invalid UTF-8. Memory holds one record at a time.
+fn each_record(
+    source: &str,
+    path: &Path,
+    mut row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
+    mut reject: impl FnMut(RowReject),
+) -> Result<Vec<String>, IngestError> {
+    let io = |error: std::io::Error| IngestError::Io {
         source_name: source.to_string(),
         path: path.to_path_buf(),
         error,
-    })?;
+    };
     let malformed = |line: u64, message: String, hint: &str| IngestError::Malformed {
         source_name: source.to_string(),
         path: path.to_path_buf(),
@@ -26,12 +190,39 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
         message,
         hint: hint.to_string(),
     };
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let open = |skip: u64| -> Result<BufReader<File>, IngestError> {
+        let mut f = File::open(path).map_err(io)?;
+        f.seek(SeekFrom::Start(skip)).map_err(io)?;
+        Ok(BufReader::with_capacity(1 << 18, f))
+    };
+    let mut bom = [0u8; 3];
+    let got = File::open(path)
+        .and_then(|mut f| {
+            let mut n = 0;
+            while n < 3 {
+                match f.read(&mut bom[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            Ok(n)
+        })
+        .map_err(io)?;
+    let skip = if got == 3 && bom == *b"\xEF\xBB\xBF" {
+        3
+    } else {
+        0
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(body);
-    let header = reader
+        .buffer_capacity(1 << 18)
+        .from_reader(open(skip)?);
+    let mut cursor = ByteCursor {
+        reader: open(skip)?,
+        pos: 0,
+    };
+    let head = reader
         .byte_headers()
         .map_err(|e| {
             malformed(
@@ -41,15 +232,15 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
             )
         })?
         .clone();
-    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+    if head.is_empty() || (head.len() == 1 && head[0].is_empty()) {
         return Err(malformed(
             1,
             "the file has no header row".into(),
             "the first line must name the columns, e.g. `id,email,created_at`",
         ));
     }
-    let mut names = Vec::with_capacity(header.len());
-    for (i, h) in header.iter().enumerate() {
+    let mut names = Vec::with_capacity(head.len());
+    for (i, h) in head.iter().enumerate() {
         let name = std::str::from_utf8(h)
             .map_err(|_| {
                 malformed(
@@ -76,17 +267,17 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
         }
         names.push(name);
     }
-    let mut builders: Vec<StringBuilder> = names.iter().map(|_| StringBuilder::new()).collect();
-    let mut lines = Vec::new();
-    let mut rejects = Vec::new();
     let mut record = csv::ByteRecord::new();
-    let mut start = reader.position().byte() as usize;
-    // Newlines before byte `counted` of `body`.
-    let mut counted = 0usize;
-    let mut lines_before = 0usize;
+    // Newlines before the cursor.
+    let mut lines_before = 0u64;
+    cursor
+        .scan(reader.position().byte(), |b| {
+            lines_before += memchr_count(b'\n', b) as u64
+        })
+        .map_err(io)?;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(lines_before as u64 + 1, |p| p.line());
+            let line = e.position().map_or(lines_before + 1, |p| p.line());
             malformed(
                 line,
                 format!("cannot parse the row: {e}"),
@@ -97,27 +288,36 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
             break;
         }
         // The line a record starts on, counted from the bytes: the csv crate's own count
-        // lags by one after CRLF terminators.
-        let end = reader.position().byte() as usize;
-        let raw = &body[start.min(body.len())..end.min(body.len())];
-        let lead = raw
-            .iter()
-            .take_while(|b| matches!(b, b'\r' | b'\n'))
-            .count();
-        let first = start.min(body.len()) + lead;
-        lines_before += memchr_count(b'\n', &body[counted.min(first)..first]);
-        counted = first;
-        let line = lines_before as u64 + 1;
-        if memchr_count(b'"', raw) % 2 == 1 {
+        // lags by one after CRLF terminators. Line breaks before the record's first byte
+        // (blank lines, the previous terminator's tail) come before its line.
+        let end = reader.position().byte();
+        let (mut leading, mut newlines, mut quotes) = (true, 0u64, 0usize);
+        let mut line = 0;
+        cursor
+            .scan(end, |bytes| {
+                for &b in bytes {
+                    if leading && !matches!(b, b'\r' | b'\n') {
+                        leading = false;
+                        line = lines_before + newlines + 1;
+                    }
+                    newlines += u64::from(b == b'\n');
+                    quotes += usize::from(b == b'"');
+                }
+            })
+            .map_err(io)?;
+        if leading {
+            line = lines_before + newlines + 1;
+        }
+        lines_before += newlines;
+        if quotes % 2 == 1 {
             return Err(malformed(
                 line,
                 "a quoted field is not closed (unbalanced `\"`)".into(),
                 "close the quote, or double a quote inside a quoted field (`\"\"`)",
             ));
         }
-        start = end;
         if record.len() != names.len() {
-            rejects.push(RowReject {
+            reject(RowReject {
                 line,
                 column: None,
                 value: None,
@@ -125,54 +325,18 @@ pub fn read_csv(source: &str, path: &Path) -> Result<RawRows, IngestError> {
             });
             continue;
         }
-        let mut bad_utf8 = None;
-        for (i, field) in record.iter().enumerate() {
-            match std::str::from_utf8(field) {
-                Ok("") => builders[i].append_null(),
-                Ok(s) => builders[i].append_value(s),
-                Err(_) => {
-                    bad_utf8 = Some(i);
-                    builders[i].append_null();
-                }
-            }
-        }
-        if let Some(i) = bad_utf8 {
-            // Roll the row back: drop the values appended above by rebuilding is costly, so
-            // instead mark it rejected and filter it out below.
-            rejects.push(RowReject {
+        if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            reject(RowReject {
                 line,
                 column: Some(names[i].clone()),
                 value: None,
                 reason: "the field is not valid UTF-8".into(),
             });
-            lines.push(u64::MAX);
             continue;
         }
-        lines.push(line);
+        row(line, &record)?;
     }
-    let mut columns: Vec<ArrayRef> = builders
-        .into_iter()
-        .map(|mut b| std::sync::Arc::new(b.finish()) as ArrayRef)
-        .collect();
-    if lines.contains(&u64::MAX) {
-        let keep = datafusion::arrow::array::BooleanArray::from(
-            lines.iter().map(|l| *l != u64::MAX).collect::<Vec<_>>(),
-        );
-        columns = columns
-            .iter()
-            .map(|c| {
-                datafusion::arrow::compute::filter(c, &keep).expect("filter of equal-length arrays")
-            })
-            .collect();
-        lines.retain(|l| *l != u64::MAX);
-    }
-    let columns = columns.into_iter().map(|c| infer_column(&c)).collect();
-    Ok(RawRows {
-        names,
-        columns,
-        lines,
-        rejects,
-    })
+    Ok(names)
 }
 
 fn memchr_count(needle: u8, haystack: &[u8]) -> usize {
@@ -186,14 +350,14 @@ mod tests {
     use datafusion::arrow::datatypes::Int64Type;
     use proptest::prelude::*;
 
-    fn read_bytes(bytes: &[u8]) -> Result<RawRows, IngestError> {
+    fn read_bytes(bytes: &[u8]) -> Result<crate::read::WholeFile, IngestError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, bytes).unwrap();
         read_csv("t", &path)
     }
 
-    fn text(rows: &RawRows, col: usize, row: usize) -> String {
+    fn text(rows: &crate::read::WholeFile, col: usize, row: usize) -> String {
         let c = &rows.columns[col];
         let s = datafusion::arrow::compute::cast(c, &datafusion::arrow::datatypes::DataType::Utf8)
             .unwrap();

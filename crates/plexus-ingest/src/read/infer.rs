@@ -8,96 +8,153 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
     TimestampMicrosecondArray,
 };
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
 /// The type a column of text values is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// 64-bit integers.
     Int,
+    /// 64-bit floats.
     Float,
+    /// `true` / `false`.
     Bool,
+    /// Naive timestamps, as microseconds (taken as UTC).
     Timestamp,
+    /// Calendar dates.
     Date,
+    /// Anything else.
     Text,
 }
 
+/// The narrowest candidates first: the first one every value fits wins.
+const ORDER: [Kind; 5] = [
+    Kind::Int,
+    Kind::Float,
+    Kind::Bool,
+    Kind::Timestamp,
+    Kind::Date,
+];
+
+/// Infers one column's type from its values as they stream past, so a file can be typed
+/// in a first pass without keeping its values.
+#[derive(Debug, Clone)]
+pub struct Inference {
+    candidates: [Kind; 5],
+    alive: usize,
+    any: bool,
+}
+
+impl Default for Inference {
+    fn default() -> Self {
+        Inference {
+            candidates: ORDER,
+            alive: ORDER.len(),
+            any: false,
+        }
+    }
+}
+
+impl Inference {
+    /// Narrows the candidates by one non-empty value.
+    pub fn observe(&mut self, value: &str) {
+        self.any = true;
+        let mut i = 0;
+        while i < self.alive {
+            if fits(self.candidates[i], value) {
+                i += 1;
+            } else {
+                self.candidates.swap(i, self.alive - 1);
+                self.alive -= 1;
+            }
+        }
+    }
+
+    /// True once only text is left (later values cannot change the answer).
+    pub fn is_text(&self) -> bool {
+        self.alive == 0
+    }
+
+    /// The narrowest type every value seen fits (text if no value was seen).
+    pub fn kind(&self) -> Kind {
+        if !self.any {
+            return Kind::Text;
+        }
+        ORDER
+            .into_iter()
+            .find(|k| self.candidates[..self.alive].contains(k))
+            .unwrap_or(Kind::Text)
+    }
+}
+
+impl Kind {
+    /// The Arrow type of a column of this kind.
+    pub fn data_type(self) -> DataType {
+        match self {
+            Kind::Int => DataType::Int64,
+            Kind::Float => DataType::Float64,
+            Kind::Bool => DataType::Boolean,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            Kind::Date => DataType::Date32,
+            Kind::Text => DataType::Utf8,
+        }
+    }
+
+    /// Converts text values known to fit this kind (from [`Inference`]) into its array.
+    pub fn convert(self, strings: StringArray) -> ArrayRef {
+        match self {
+            Kind::Int => Arc::new(
+                strings
+                    .iter()
+                    .map(|v| v.and_then(parse_int))
+                    .collect::<Int64Array>(),
+            ),
+            Kind::Float => Arc::new(
+                strings
+                    .iter()
+                    .map(|v| v.and_then(parse_float))
+                    .collect::<Float64Array>(),
+            ),
+            Kind::Bool => Arc::new(
+                strings
+                    .iter()
+                    .map(|v| v.and_then(parse_bool))
+                    .collect::<BooleanArray>(),
+            ),
+            Kind::Timestamp => Arc::new(
+                strings
+                    .iter()
+                    .map(|v| v.and_then(parse_naive_timestamp))
+                    .collect::<TimestampMicrosecondArray>(),
+            ),
+            Kind::Date => Arc::new(
+                strings
+                    .iter()
+                    .map(|v| v.and_then(parse_date))
+                    .collect::<Date32Array>(),
+            ),
+            Kind::Text => Arc::new(strings),
+        }
+    }
+}
+
 /// Converts a column of text into the narrowest type all its values fit.
+#[cfg(test)]
 pub fn infer_column(column: &ArrayRef) -> ArrayRef {
     let Some(strings) = column.as_any().downcast_ref::<StringArray>() else {
         return column.clone();
     };
-    let mut candidates = [
-        Kind::Int,
-        Kind::Float,
-        Kind::Bool,
-        Kind::Timestamp,
-        Kind::Date,
-    ];
-    let mut alive = candidates.len();
-    let mut any = false;
+    let mut inference = Inference::default();
     for value in strings.iter().flatten() {
-        any = true;
-        let mut i = 0;
-        while i < alive {
-            if fits(candidates[i], value) {
-                i += 1;
-            } else {
-                candidates.swap(i, alive - 1);
-                alive -= 1;
-            }
-        }
-        if alive == 0 {
+        inference.observe(value);
+        if inference.is_text() {
             return column.clone();
         }
     }
-    if !any {
-        return column.clone();
-    }
-    let chosen = [
-        Kind::Int,
-        Kind::Float,
-        Kind::Bool,
-        Kind::Timestamp,
-        Kind::Date,
-    ]
-    .into_iter()
-    .find(|k| candidates[..alive].contains(k))
-    .unwrap_or(Kind::Text);
-    match chosen {
-        Kind::Int => Arc::new(
-            strings
-                .iter()
-                .map(|v| v.and_then(parse_int))
-                .collect::<Int64Array>(),
-        ),
-        Kind::Float => Arc::new(
-            strings
-                .iter()
-                .map(|v| v.and_then(parse_float))
-                .collect::<Float64Array>(),
-        ),
-        Kind::Bool => Arc::new(
-            strings
-                .iter()
-                .map(|v| v.and_then(parse_bool))
-                .collect::<BooleanArray>(),
-        ),
-        Kind::Timestamp => Arc::new(
-            strings
-                .iter()
-                .map(|v| v.and_then(parse_naive_timestamp))
-                .collect::<TimestampMicrosecondArray>(),
-        ),
-        Kind::Date => Arc::new(
-            strings
-                .iter()
-                .map(|v| v.and_then(parse_date))
-                .collect::<Date32Array>(),
-        ),
-        Kind::Text => column.clone(),
-    }
+    inference.kind().convert(strings.clone())
 }
 
 fn fits(kind: Kind, v: &str) -> bool {
@@ -200,7 +257,7 @@ fn parse_date(v: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::datatypes::{DataType, TimeUnit};
+    use datafusion::arrow::array::Array;
 
     fn infer(values: &[Option<&str>]) -> DataType {
         let a: ArrayRef = Arc::new(StringArray::from(values.to_vec()));

@@ -35,10 +35,21 @@ pub struct RowReject {
     pub reason: String,
 }
 
-/// What one file reader returns: column names, typed columns, the line of each row, and the
-/// rows it had to reject.
+/// One batch of rows from a file reader: column names, typed columns, the line of each row.
 #[derive(Debug)]
 pub struct RawRows {
+    /// Column names.
+    pub names: Vec<String>,
+    /// One array per column.
+    pub columns: Vec<ArrayRef>,
+    /// Line of each row.
+    pub lines: Vec<u64>,
+}
+
+/// A whole file read at once, with the rows its reader rejected (tests of the readers).
+#[cfg(test)]
+#[derive(Debug)]
+pub struct WholeFile {
     /// Column names.
     pub names: Vec<String>,
     /// One array per column.
@@ -87,14 +98,7 @@ impl SourceTable {
 
     /// The schema without the hidden columns: what models see.
     pub fn public_schema(&self) -> SchemaRef {
-        let fields: Vec<_> = self
-            .schema
-            .fields()
-            .iter()
-            .filter(|f| !is_hidden(f.name()))
-            .cloned()
-            .collect();
-        Arc::new(Schema::new(fields))
+        public(&self.schema)
     }
 
     /// The batches without the hidden columns.
@@ -114,80 +118,193 @@ pub fn is_hidden(name: &str) -> bool {
     name == FILE_COLUMN || name == LINE_COLUMN
 }
 
-/// Reads every file of `source`. Files must agree on column names; types are unified to
-/// text where they differ.
-pub fn read_source(project: &Project, source: &SourceConfig) -> Result<SourceTable, IngestError> {
+/// Rows per batch when a source is streamed.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// One file after its first pass.
+#[derive(Debug)]
+enum FileScan {
+    Csv(csv::CsvFile),
+    Ndjson(ndjson::NdjsonFile),
+    Parquet(parquet::ParquetFile),
+}
+
+impl FileScan {
+    fn fields(&self) -> Vec<Field> {
+        match self {
+            FileScan::Csv(f) => f.fields(),
+            FileScan::Ndjson(f) => f.fields(),
+            FileScan::Parquet(f) => f.fields(),
+        }
+    }
+
+    fn stream(
+        &self,
+        source: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        match self {
+            FileScan::Csv(f) => f.stream(source, batch_rows, visit),
+            FileScan::Ndjson(f) => f.stream(source, batch_rows, visit),
+            FileScan::Parquet(f) => f.stream(source, batch_rows, visit),
+        }
+    }
+}
+
+/// A source opened for streaming: every file's first pass is done (columns and types
+/// known, bad rows found), so its rows can be read batch by batch under one schema while
+/// memory holds one batch at a time.
+#[derive(Debug)]
+pub struct SourceReader {
+    /// The source name.
+    pub name: String,
+    /// Schema of the batches, hidden columns last (empty if no file gave a column).
+    pub schema: SchemaRef,
+    /// Rows rejected while reading.
+    pub rejects: Vec<FileReject>,
+    /// The files read.
+    pub files: Vec<PathBuf>,
+    /// The files that have columns, with their paths relative to the project.
+    scans: Vec<(String, PathBuf, FileScan)>,
+}
+
+/// Opens every file of `source` (the first pass of each). Files must agree on column
+/// names; types are unified to text where they differ.
+pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceReader, IngestError> {
     let name = source.name.value.clone();
     let files = project
         .source_files(source)
         .map_err(|d| IngestError::Config(vec![d]))?;
-    let mut parts = Vec::with_capacity(files.len());
+    let mut scans = Vec::with_capacity(files.len());
     let mut rejects = Vec::new();
     for file in &files {
-        let rows = match source.kind.value {
-            SourceKind::Csv => csv::read_csv(&name, file)?,
-            SourceKind::Parquet => parquet::read_parquet(&name, file)?,
-            SourceKind::Ndjson => ndjson::read_ndjson(&name, file)?,
+        let (scan, file_rejects) = match source.kind.value {
+            SourceKind::Csv => {
+                let mut f = csv::open_csv(&name, file)?;
+                let r = std::mem::take(&mut f.rejects);
+                (FileScan::Csv(f), r)
+            }
+            SourceKind::Ndjson => {
+                let mut f = ndjson::open_ndjson(&name, file)?;
+                let r = f.rejects.clone();
+                f.rejects.shrink_to_fit();
+                (FileScan::Ndjson(f), r)
+            }
+            SourceKind::Parquet => (
+                FileScan::Parquet(parquet::open_parquet(&name, file)?),
+                Vec::new(),
+            ),
         };
         let rel = relative(&project.root, file);
-        rejects.extend(rows.rejects.iter().cloned().map(|reject| FileReject {
+        rejects.extend(file_rejects.into_iter().map(|reject| FileReject {
             file: rel.clone(),
             reject,
         }));
         // A file that yields no columns (NDJSON whose every line was rejected) adds its
         // rejects only.
-        if !rows.names.is_empty() {
-            parts.push((rel, file.clone(), rows));
+        if !scan.fields().is_empty() {
+            scans.push((rel, file.clone(), scan));
         }
     }
-    let schema = unify(&name, &parts)?;
-    let mut batches = Vec::with_capacity(parts.len());
-    for (rel, _, rows) in parts {
-        let n = rows.lines.len();
-        let mut columns = Vec::with_capacity(schema.fields().len());
-        for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
-            let i = rows
-                .names
-                .iter()
-                .position(|c| c == field.name())
-                .expect("unified column");
-            let col = &rows.columns[i];
-            columns.push(if col.data_type() == field.data_type() {
-                col.clone()
-            } else {
-                datafusion::arrow::compute::cast(col, field.data_type())
-                    .expect("unify only widens to text where the cast is supported")
-            });
-        }
-        columns.push(Arc::new(StringArray::from(vec![rel.as_str(); n])));
-        columns.push(Arc::new(UInt64Array::from(rows.lines)));
-        batches
-            .push(RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema"));
-    }
-    Ok(SourceTable {
+    let schema = unify(&name, &scans)?;
+    Ok(SourceReader {
         name,
         schema,
-        batches,
         rejects,
         files,
+        scans,
     })
+}
+
+impl SourceReader {
+    /// The schema without the hidden columns: what models see.
+    pub fn public_schema(&self) -> SchemaRef {
+        public(&self.schema)
+    }
+
+    /// Streams every good row, file by file, in batches of at most `batch_rows` under
+    /// [`SourceReader::schema`] (hidden file and line columns last).
+    pub fn for_each_batch(
+        &self,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(RecordBatch) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        let schema = &self.schema;
+        for (rel, _, scan) in &self.scans {
+            scan.stream(&self.name, batch_rows, &mut |rows: RawRows| {
+                let n = rows.lines.len();
+                let mut columns = Vec::with_capacity(schema.fields().len());
+                for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
+                    let i = rows
+                        .names
+                        .iter()
+                        .position(|c| c == field.name())
+                        .expect("unified column");
+                    let col = &rows.columns[i];
+                    columns.push(if col.data_type() == field.data_type() {
+                        col.clone()
+                    } else {
+                        datafusion::arrow::compute::cast(col, field.data_type())
+                            .expect("unify only widens to text where the cast is supported")
+                    });
+                }
+                columns.push(Arc::new(StringArray::from(vec![rel.as_str(); n])));
+                columns.push(Arc::new(UInt64Array::from(rows.lines)));
+                visit(
+                    RecordBatch::try_new(schema.clone(), columns)
+                        .expect("columns match the schema"),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Reads every row into memory (for checks and small sources; a build streams).
+    pub fn read_all(self) -> Result<SourceTable, IngestError> {
+        let mut batches = Vec::new();
+        self.for_each_batch(BATCH_ROWS, &mut |b| {
+            batches.push(b);
+            Ok(())
+        })?;
+        Ok(SourceTable {
+            name: self.name,
+            schema: self.schema,
+            batches,
+            rejects: self.rejects,
+            files: self.files,
+        })
+    }
+}
+
+/// `schema` without the hidden columns.
+fn public(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| !is_hidden(f.name()))
+        .cloned()
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Reads every file of `source` into memory. Files must agree on column names; types are
+/// unified to text where they differ.
+pub fn read_source(project: &Project, source: &SourceConfig) -> Result<SourceTable, IngestError> {
+    open_source(project, source)?.read_all()
 }
 
 /// One schema for all files of a source: the first file's columns, types widened to text
 /// where files disagree. A file missing a column is an error naming both files.
-fn unify(source: &str, parts: &[(String, PathBuf, RawRows)]) -> Result<SchemaRef, IngestError> {
+fn unify(source: &str, parts: &[(String, PathBuf, FileScan)]) -> Result<SchemaRef, IngestError> {
     let Some((_, first_path, first)) = parts.first() else {
         return Ok(Arc::new(Schema::empty()));
     };
-    let mut fields: Vec<Field> = first
-        .names
-        .iter()
-        .zip(&first.columns)
-        .map(|(n, c)| Field::new(n, c.data_type().clone(), true))
-        .collect();
-    for (_, path, rows) in parts.iter().skip(1) {
+    let mut fields: Vec<Field> = first.fields();
+    for (_, path, scan) in parts.iter().skip(1) {
+        let theirs = scan.fields();
         for field in &mut fields {
-            match rows.names.iter().position(|c| c == field.name()) {
+            match theirs.iter().find(|c| c.name() == field.name()) {
                 None => {
                     return Err(IngestError::Malformed {
                         source_name: source.to_string(),
@@ -201,8 +318,8 @@ fn unify(source: &str, parts: &[(String, PathBuf, RawRows)]) -> Result<SchemaRef
                         hint: "every file of a source must have the same columns".into(),
                     });
                 }
-                Some(i) if rows.columns[i].data_type() != field.data_type() => {
-                    let other = rows.columns[i].data_type();
+                Some(c) if c.data_type() != field.data_type() => {
+                    let other = c.data_type();
                     if !(can_cast_types(other, &DataType::Utf8)
                         && can_cast_types(field.data_type(), &DataType::Utf8))
                     {
@@ -224,6 +341,9 @@ fn unify(source: &str, parts: &[(String, PathBuf, RawRows)]) -> Result<SchemaRef
                 Some(_) => {}
             }
         }
+    }
+    for f in &mut fields {
+        *f = f.clone().with_nullable(true);
     }
     fields.push(Field::new(FILE_COLUMN, DataType::Utf8, false));
     fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));

@@ -1,42 +1,91 @@
 //! Apache Parquet files; the "line" of a row is its 1-based row number.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{RecordBatch, RecordBatchReader};
-use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{Field, SchemaRef};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::RawRows;
 use crate::IngestError;
 
-/// Reads a Parquet file whole.
-pub fn read_parquet(source: &str, path: &Path) -> Result<RawRows, IngestError> {
-    let malformed = |message: String| IngestError::Malformed {
+/// A Parquet file whose footer was read: its columns, ready to stream row groups.
+#[derive(Debug)]
+pub struct ParquetFile {
+    path: PathBuf,
+    schema: SchemaRef,
+}
+
+fn malformed(source: &str, path: &Path, message: String) -> IngestError {
+    IngestError::Malformed {
         source_name: source.to_string(),
         path: path.to_path_buf(),
         line: 0,
         message,
         hint: "check that the file is a complete Parquet file".into(),
-    };
+    }
+}
+
+fn builder(
+    source: &str,
+    path: &Path,
+) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, IngestError> {
     let file = std::fs::File::open(path).map_err(|error| IngestError::Io {
         source_name: source.to_string(),
         path: path.to_path_buf(),
         error,
     })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| malformed(format!("not a Parquet file: {e}")))?
-        .build()
-        .map_err(|e| malformed(format!("cannot read: {e}")))?;
-    let schema = reader.schema();
-    let batches: Vec<RecordBatch> = reader
-        .collect::<Result<_, _>>()
-        .map_err(|e| malformed(format!("cannot read: {e}")))?;
-    let batch =
-        concat_batches(&schema, &batches).map_err(|e| malformed(format!("cannot read: {e}")))?;
-    Ok(RawRows {
-        names: schema.fields().iter().map(|f| f.name().clone()).collect(),
-        columns: batch.columns().to_vec(),
-        lines: (1..=batch.num_rows() as u64).collect(),
-        rejects: Vec::new(),
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| malformed(source, path, format!("not a Parquet file: {e}")))
+}
+
+/// Reads the footer of a Parquet file.
+pub fn open_parquet(source: &str, path: &Path) -> Result<ParquetFile, IngestError> {
+    let schema = builder(source, path)?.schema().clone();
+    Ok(ParquetFile {
+        path: path.to_path_buf(),
+        schema,
     })
+}
+
+impl ParquetFile {
+    /// The columns.
+    pub fn fields(&self) -> Vec<Field> {
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect()
+    }
+
+    /// Every row, in batches of at most `batch_rows`.
+    pub fn stream(
+        &self,
+        source: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        let path = &self.path;
+        let reader = builder(source, path)?
+            .with_batch_size(batch_rows)
+            .build()
+            .map_err(|e| malformed(source, path, format!("cannot read: {e}")))?;
+        let names: Vec<String> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut next = 1u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| malformed(source, path, format!("cannot read: {e}")))?;
+            let n = batch.num_rows() as u64;
+            visit(RawRows {
+                names: names.clone(),
+                columns: batch.columns().to_vec(),
+                lines: (next..next + n).collect(),
+            })?;
+            next += n;
+        }
+        Ok(())
+    }
 }

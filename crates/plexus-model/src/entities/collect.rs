@@ -7,11 +7,14 @@ use std::sync::Arc;
 use plexus_config::{GroupOrigin, Project, SourceConfig};
 use std::borrow::Cow;
 
+use datafusion::arrow::array::{Float64Array, RecordBatch, UInt8Array, UInt32Array};
 use plexus_config::Diagnostic;
-use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId};
+use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId, stable_id};
 
+use super::schema;
 use super::settings::IdentitySettings;
-use plexus_ingest::{MappedRows, MappedSource, Slot, SourceTable};
+use super::tables::{opt_text, text, times};
+use plexus_ingest::{Layout, MappedRows, MappedSource, Slot, SourceTable};
 
 /// Who a trait or a participant refers to before resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +94,105 @@ impl Labels {
 }
 
 /// A hash map with a fast, non-cryptographic hasher (keys come from the user's own data).
-type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub type FoldMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// First seen, last seen and number of records of a membership.
+pub type Evidence = (Option<i64>, Option<i64>, i64);
+
+/// Folds one observation into a membership's evidence.
+pub fn add_evidence(e: &mut Evidence, first: Option<i64>, last: Option<i64>, records: i64) {
+    e.0 = match (e.0, first) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    e.1 = match (e.1, last) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    e.2 += records;
+}
+
+/// Where collected rows go as they are read: the finished `events` table and the spills
+/// that wait for identity resolution (`participants` and `traits` by identifier set). A
+/// build writes them to Parquet files so memory does not grow with the rows; tests keep
+/// them in memory ([`MemorySink`]).
+pub trait TableSink {
+    /// Appends `batch` to table `name` (every batch of one table has the same schema).
+    fn append(&mut self, name: &str, batch: RecordBatch) -> Result<(), SinkError>;
+    /// Streams back, in order, every batch appended to spill table `from`, appends what
+    /// `map` makes of each to table `to`, and forgets the spill.
+    fn rewrite(
+        &mut self,
+        from: &str,
+        to: &str,
+        map: &mut dyn FnMut(RecordBatch) -> Result<RecordBatch, SinkError>,
+    ) -> Result<(), SinkError>;
+}
+
+/// A sink failed (disk full, a Parquet error): the message names the table.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// A [`TableSink`] that keeps every batch in memory.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    /// Batches per table, in append order.
+    pub tables: std::collections::BTreeMap<String, Vec<RecordBatch>>,
+}
+
+impl TableSink for MemorySink {
+    fn append(&mut self, name: &str, batch: RecordBatch) -> Result<(), SinkError> {
+        self.tables.entry(name.to_string()).or_default().push(batch);
+        Ok(())
+    }
+
+    fn rewrite(
+        &mut self,
+        from: &str,
+        to: &str,
+        map: &mut dyn FnMut(RecordBatch) -> Result<RecordBatch, SinkError>,
+    ) -> Result<(), SinkError> {
+        for b in self.tables.remove(from).unwrap_or_default() {
+            let mapped = map(b)?;
+            self.append(to, mapped)?;
+        }
+        Ok(())
+    }
+}
+
+/// Spill table of participants: `event_id`, `set` (identifier set), `role`.
+pub const SPILL_PARTICIPANTS: &str = "spill_participants";
+/// Spill table of traits: `kind` (0 person set, 1 group node), `subject`, then the
+/// `traits` columns after the entity.
+pub const SPILL_TRAITS: &str = "spill_traits";
+
+/// What stays fixed while one source's batches are added: which mapped column means what.
+#[derive(Debug)]
+pub struct SourceLoad {
+    src: u32,
+    name: String,
+    counts: SourceCounts,
+    key_col: Option<usize>,
+    ts_col: Option<usize>,
+    obs_col: Option<usize>,
+    name_col: Option<usize>,
+    title_col: Option<usize>,
+    value_col: Option<usize>,
+    currency_col: Option<usize>,
+    props: Vec<(String, usize)>,
+    default_event_name: u32,
+    roles: Vec<u32>,
+    trait_labels: Vec<Vec<(u32, Option<usize>)>>,
+    group_trait_labels: Vec<Vec<(u32, Option<usize>)>>,
+    person_types: Vec<Vec<(u16, String, usize)>>,
+    group_cols: Vec<Option<usize>>,
+    membership_cols: Vec<Vec<Option<usize>>>,
+    /// Keys seen so far, by 128-bit hash (16 bytes a row, not the key's text): where
+    /// each was first seen, as (file index, line).
+    seen_keys: FoldMap<u128, (u32, u64)>,
+    files: Vec<Arc<str>>,
+}
 
 /// A row rejected with its reason.
 #[derive(Debug, Clone)]
@@ -134,16 +235,17 @@ pub struct Collected {
     pub groups: IdentityGraph,
     /// Source names by index.
     pub sources: Vec<String>,
-    /// Events in load order.
-    pub events: Vec<EventRecord>,
-    /// `(event index, participant's identifier set, role label)`.
-    pub participants: Vec<(u32, SetId, u32)>,
+    /// Events of the current batch, not yet handed to the sink.
+    pending_events: Vec<EventRecord>,
+    /// `(index in pending_events, participant's identifier set, role label)`.
+    pending_participants: Vec<(u32, SetId, u32)>,
+    /// Trait observations of the current batch.
+    pending_traits: Vec<TraitRecord>,
     /// Event names, roles and trait names.
     pub labels: Labels,
-    /// Trait observations in load order.
-    pub traits: Vec<TraitRecord>,
-    /// `(participant's identifier set, group node, observed at)`.
-    pub memberships: Vec<(SetId, NodeId, Option<i64>)>,
+    /// Memberships by `(participant's identifier set, group node)`: first and last
+    /// observation and how many records assert it. Bounded by the graph, not the rows.
+    pub memberships: FoldMap<(SetId, NodeId), Evidence>,
     /// Rejected rows.
     pub rejects: Vec<Reject>,
     /// Identifiers that failed normalisation (their rows still load).
@@ -185,11 +287,11 @@ impl Collected {
             assertions: Assertions::new(),
             groups: IdentityGraph::new(),
             sources: Vec::new(),
-            events: Vec::new(),
-            participants: Vec::new(),
+            pending_events: Vec::new(),
+            pending_participants: Vec::new(),
+            pending_traits: Vec::new(),
             labels: Labels::default(),
-            traits: Vec::new(),
-            memberships: Vec::new(),
+            memberships: FoldMap::default(),
             rejects: Vec::new(),
             rejected_identifiers: Vec::new(),
             counts: Vec::new(),
@@ -289,33 +391,32 @@ impl Collected {
         }
     }
 
-    /// Adds every row of one source.
+    /// Adds every row of one source held in memory (tests and small inputs; a build
+    /// streams with [`Collected::begin_source`]).
     pub fn add_source(
         &mut self,
         source: &SourceConfig,
         table: &SourceTable,
         mapped: &MappedSource,
-    ) {
+        sink: &mut dyn TableSink,
+    ) -> Result<(), SinkError> {
+        let mut load = self.begin_source(source, &mapped.layout);
+        for batch in &mapped.batches {
+            self.add_batch(&mut load, source, batch, sink)?;
+        }
+        self.finish_source(load, table.rows_loaded() as u64, &table.rejects);
+        Ok(())
+    }
+
+    /// Starts loading one source whose mapped batches follow `layout`.
+    pub fn begin_source(&mut self, source: &SourceConfig, layout: &Layout) -> SourceLoad {
         let src = self.sources.len() as u32;
         let name = source.name.value.clone();
         self.sources.push(name.clone());
-        let mut counts = SourceCounts {
+        let counts = SourceCounts {
             name: name.clone(),
-            read: table.rows_read() as u64,
             ..Default::default()
         };
-        for r in &table.rejects {
-            self.rejects.push(Reject {
-                source: name.clone(),
-                file: r.file.clone(),
-                line: r.reject.line,
-                column: r.reject.column.clone(),
-                value: r.reject.value.clone(),
-                reason: r.reject.reason.clone(),
-            });
-        }
-        counts.rejected = table.rejects.len() as u64;
-        let layout = &mapped.layout;
         let col = |slot: Slot| layout.index(&slot);
         let key_col = col(Slot::Key);
         let ts_col = col(Slot::Timestamp);
@@ -386,14 +487,110 @@ impl Collected {
                     .collect()
             })
             .collect();
-        let mut seen_keys: FoldMap<Arc<str>, (Arc<str>, u64)> = FoldMap::default();
-        let mut file: Arc<str> = Arc::from("");
-        for batch in &mapped.batches {
+        SourceLoad {
+            src,
+            name,
+            counts,
+            key_col,
+            ts_col,
+            obs_col,
+            name_col,
+            title_col,
+            value_col,
+            currency_col,
+            props,
+            default_event_name,
+            roles,
+            trait_labels,
+            group_trait_labels,
+            person_types,
+            group_cols,
+            membership_cols,
+            seen_keys: FoldMap::default(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Ends a source: `rows_streamed` rows came through [`Collected::add_batch`] and the
+    /// reader rejected `reader_rejects`. Counts reconcile: read = loaded + rejected.
+    pub fn finish_source(
+        &mut self,
+        load: SourceLoad,
+        rows_streamed: u64,
+        reader_rejects: &[plexus_ingest::FileReject],
+    ) {
+        let mut counts = load.counts;
+        for r in reader_rejects {
+            self.rejects.push(Reject {
+                source: load.name.clone(),
+                file: r.file.clone(),
+                line: r.reject.line,
+                column: r.reject.column.clone(),
+                value: r.reject.value.clone(),
+                reason: r.reject.reason.clone(),
+            });
+        }
+        counts.rejected += reader_rejects.len() as u64;
+        counts.read = rows_streamed + reader_rejects.len() as u64;
+        debug_assert_eq!(counts.read, counts.loaded + counts.rejected);
+        self.counts.push(counts);
+    }
+
+    /// Adds one mapped batch of the source `load` was begun for; its events and the
+    /// participants and traits waiting for resolution go to `sink` before it returns.
+    pub fn add_batch(
+        &mut self,
+        load: &mut SourceLoad,
+        source: &SourceConfig,
+        batch: &RecordBatch,
+        sink: &mut dyn TableSink,
+    ) -> Result<(), SinkError> {
+        let SourceLoad {
+            src,
+            name,
+            counts,
+            key_col,
+            ts_col,
+            obs_col,
+            name_col,
+            title_col,
+            value_col,
+            currency_col,
+            props,
+            default_event_name,
+            roles,
+            trait_labels,
+            group_trait_labels,
+            person_types,
+            group_cols,
+            membership_cols,
+            seen_keys,
+            files,
+        } = load;
+        let (src, default_event_name) = (*src, *default_event_name);
+        let (key_col, ts_col, obs_col, name_col, title_col, value_col, currency_col) = (
+            *key_col,
+            *ts_col,
+            *obs_col,
+            *name_col,
+            *title_col,
+            *value_col,
+            *currency_col,
+        );
+        let name = &*name;
+        let (props, roles, trait_labels, group_trait_labels) =
+            (&*props, &*roles, &*trait_labels, &*group_trait_labels);
+        let (person_types, group_cols, membership_cols) =
+            (&*person_types, &*group_cols, &*membership_cols);
+        let mut file: Arc<str> = files.last().cloned().unwrap_or_else(|| Arc::from(""));
+        {
             let rows = MappedRows::new(batch);
             for r in 0..rows.len() {
                 if rows.file(r) != &*file {
                     file = Arc::from(rows.file(r));
+                    files.push(file.clone());
                 }
+                let file_index = (files.len() as u32).saturating_sub(1);
                 let line = rows.line(r);
                 let reject = |column: &str, value: Option<String>, reason: String| Reject {
                     source: name.clone(),
@@ -415,7 +612,9 @@ impl Collected {
                     },
                     None => Arc::from(format!("{file}:{line}")),
                 };
-                if let Some((f, l)) = seen_keys.get(&key) {
+                let key_hash = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
+                if let Some((f, l)) = seen_keys.get(&key_hash) {
+                    let f = files.get(*f as usize).map_or("", |f| &**f);
                     self.rejects.push(reject(
                         "key",
                         Some(key.to_string()),
@@ -474,7 +673,7 @@ impl Collected {
                 // Identifiers of each participant.
                 let mut part_nodes: Vec<Vec<NodeId>> = Vec::with_capacity(person_types.len());
                 let mut pending_rejected = Vec::new();
-                for types in &person_types {
+                for types in person_types {
                     let mut nodes = Vec::with_capacity(types.len());
                     for (type_id, type_name, c) in types {
                         let Some(raw) = rows.str(*c, r) else {
@@ -541,10 +740,10 @@ impl Collected {
                     continue;
                 }
                 self.rejected_identifiers.append(&mut pending_rejected);
-                seen_keys.insert(key.clone(), (file.clone(), line));
+                seen_keys.insert(key_hash, (file_index, line));
                 counts.loaded += 1;
 
-                let event_index = self.events.len() as u32;
+                let event_index = self.pending_events.len() as u32;
                 if let Some(t) = time {
                     let properties = if props.is_empty() {
                         None
@@ -559,7 +758,7 @@ impl Collected {
                         Some(n) => self.labels.id(&n),
                         None => default_event_name,
                     };
-                    self.events.push(EventRecord {
+                    self.pending_events.push(EventRecord {
                         source: src,
                         key: key.clone(),
                         time: t,
@@ -580,11 +779,11 @@ impl Collected {
                     let set = self.assertions.assert(nodes, observed, src, &key);
                     let part = &source.participants[p];
                     if time.is_some() {
-                        self.participants.push((event_index, set, roles[p]));
+                        self.pending_participants.push((event_index, set, roles[p]));
                     }
                     for &(label, c) in &trait_labels[p] {
                         if let Some(v) = c.and_then(|c| rows.text(c, r)) {
-                            self.traits.push(TraitRecord {
+                            self.pending_traits.push(TraitRecord {
                                 subject: Subject::Person(set),
                                 name: label,
                                 value: v,
@@ -604,7 +803,8 @@ impl Collected {
                                 let t = self.groups.type_id(gtype);
                                 let g = self.groups.intern(t, &v);
                                 self.groups.observe(g, observed);
-                                self.memberships.push((set, g, observed));
+                                let e = self.memberships.entry((set, g)).or_insert((None, None, 0));
+                                add_evidence(e, observed, observed, 1);
                             }
                             Ok(None) => {}
                             Err(why) => self.rejected_identifiers.push(Reject {
@@ -623,7 +823,7 @@ impl Collected {
                     self.groups.observe(node, observed);
                     for &(label, c) in &group_trait_labels[g] {
                         if let Some(v) = c.and_then(|c| rows.text(c, r)) {
-                            self.traits.push(TraitRecord {
+                            self.pending_traits.push(TraitRecord {
                                 subject: Subject::Group(node),
                                 name: label,
                                 value: v,
@@ -636,7 +836,80 @@ impl Collected {
                 }
             }
         }
-        debug_assert_eq!(counts.read, counts.loaded + counts.rejected);
-        self.counts.push(counts);
+        self.flush(sink)
+    }
+
+    /// Hands the pending events to `sink` as the `events` table, and the pending
+    /// participants and traits as spills that wait for resolution.
+    fn flush(&mut self, sink: &mut dyn TableSink) -> Result<(), SinkError> {
+        if self.pending_events.is_empty() && self.pending_traits.is_empty() {
+            return Ok(());
+        }
+        let events = std::mem::take(&mut self.pending_events);
+        let event_ids: Vec<String> = events
+            .iter()
+            .map(|e| stable_id("evt", &self.sources[e.source as usize], &e.key))
+            .collect();
+        if !events.is_empty() {
+            let batch = RecordBatch::try_new(
+                schema::events(),
+                vec![
+                    text(&event_ids),
+                    text(events.iter().map(|e| &self.sources[e.source as usize])),
+                    text(events.iter().map(|e| &e.key)),
+                    times(events.iter().map(|e| Some(e.time))),
+                    text(events.iter().map(|e| self.labels.get(e.name))),
+                    opt_text(events.iter().map(|e| e.title.clone())),
+                    Arc::new(events.iter().map(|e| e.value).collect::<Float64Array>()),
+                    opt_text(events.iter().map(|e| e.currency.clone())),
+                    opt_text(events.iter().map(|e| e.properties.clone())),
+                ],
+            )
+            .expect("columns built to the events schema");
+            sink.append("events", batch)?;
+        }
+        let participants = std::mem::take(&mut self.pending_participants);
+        if !participants.is_empty() {
+            let batch = RecordBatch::try_new(
+                schema::spill_participants(),
+                vec![
+                    text(participants.iter().map(|(e, _, _)| &event_ids[*e as usize])),
+                    Arc::new(
+                        participants
+                            .iter()
+                            .map(|(_, s, _)| *s)
+                            .collect::<UInt32Array>(),
+                    ),
+                    text(participants.iter().map(|(_, _, r)| self.labels.get(*r))),
+                ],
+            )
+            .expect("columns built to the spill schema");
+            sink.append(SPILL_PARTICIPANTS, batch)?;
+        }
+        let traits = std::mem::take(&mut self.pending_traits);
+        if !traits.is_empty() {
+            let (kind, subject): (Vec<u8>, Vec<u32>) = traits
+                .iter()
+                .map(|t| match t.subject {
+                    Subject::Person(set) => (0u8, set),
+                    Subject::Group(node) => (1u8, node),
+                })
+                .unzip();
+            let batch = RecordBatch::try_new(
+                schema::spill_traits(),
+                vec![
+                    Arc::new(UInt8Array::from(kind)),
+                    Arc::new(UInt32Array::from(subject)),
+                    text(traits.iter().map(|t| self.labels.get(t.name))),
+                    text(traits.iter().map(|t| &t.value)),
+                    times(traits.iter().map(|t| t.observed_at)),
+                    text(traits.iter().map(|t| &self.sources[t.source as usize])),
+                    text(traits.iter().map(|t| &t.key)),
+                ],
+            )
+            .expect("columns built to the spill schema");
+            sink.append(SPILL_TRAITS, batch)?;
+        }
+        Ok(())
     }
 }

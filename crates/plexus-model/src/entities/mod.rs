@@ -8,7 +8,10 @@ pub mod schema;
 mod settings;
 mod tables;
 
-pub use collect::{Collected, Labels, Reject, SourceCounts};
+pub use collect::{
+    Collected, Labels, MemorySink, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError,
+    SourceCounts, SourceLoad, TableSink,
+};
 pub use identity::{PreviousIds, Redirect, redirects, resolve_persons};
 pub use rules::{RuleRecord, apply_rules};
 pub use settings::IdentitySettings;

@@ -190,6 +190,30 @@ pub fn traits() -> SchemaRef {
     ])
 }
 
+/// Spill of `participants` before resolution: the participant's identifier set instead of
+/// its person. Never in a warehouse.
+pub fn spill_participants() -> SchemaRef {
+    s(&[
+        ("event_id", T, false),
+        ("set", DataType::UInt32, false),
+        ("role", T, false),
+    ])
+}
+
+/// Spill of `traits` before resolution: `kind` 0 is a person's identifier set, 1 a group
+/// node, in `subject`. Never in a warehouse.
+pub fn spill_traits() -> SchemaRef {
+    s(&[
+        ("kind", DataType::UInt8, false),
+        ("subject", DataType::UInt32, false),
+        ("name", T, false),
+        ("value", T, false),
+        ("observed_at", timestamp_type(), true),
+        ("source", T, false),
+        ("source_key", T, false),
+    ])
+}
+
 /// `identity_rules`: merge-file rows and domain aliases as applied.
 pub fn identity_rules() -> SchemaRef {
     s(&[

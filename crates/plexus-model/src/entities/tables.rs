@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{SchemaRef, TimestampMicrosecondType, UInt8Type, UInt32Type};
 use plexus_identity::{IdentityGraph, NO_ENTITY, NodeId, Resolution, Resolved, SetId, stable_id};
 
-use super::collect::{Collected, Reject, Subject};
+use super::collect::{
+    Collected, Evidence, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError, TableSink,
+    add_evidence,
+};
 use super::identity::{self, Redirect};
 use super::rules::RuleRecord;
 use super::schema;
@@ -59,36 +62,6 @@ pub(super) fn table(name: &'static str, schema: SchemaRef, columns: Vec<ArrayRef
     }
 }
 
-/// The latest value of trait `name` per entity index (latest observation wins; among equal
-/// times the one loaded last).
-fn latest_trait(
-    c: &Collected,
-    name: &str,
-    entities: usize,
-    entity_of: impl Fn(Subject) -> Option<u32>,
-) -> Vec<Option<String>> {
-    let mut best: Vec<Option<(i64, usize)>> = vec![None; entities];
-    let Some(label) = c.labels.find(name) else {
-        return vec![None; entities];
-    };
-    for (i, t) in c.traits.iter().enumerate() {
-        if t.name != label {
-            continue;
-        }
-        let Some(e) = entity_of(t.subject) else {
-            continue;
-        };
-        let at = t.observed_at.unwrap_or(i64::MIN);
-        let slot = &mut best[e as usize];
-        if slot.is_none_or(|(b, _)| at >= b) {
-            *slot = Some((at, i));
-        }
-    }
-    best.into_iter()
-        .map(|b| b.map(|(_, i)| c.traits[i].value.clone()))
-        .collect()
-}
-
 fn span(g: &IdentityGraph, r: &Resolution) -> (Vec<Option<i64>>, Vec<Option<i64>>) {
     let mut first = vec![None::<i64>; r.entities.len()];
     let mut last = vec![None::<i64>; r.entities.len()];
@@ -119,14 +92,45 @@ fn reject_table(name: &'static str, rows: &[Reject]) -> Table {
     )
 }
 
+/// The latest `name` trait per entity: latest observation wins, among equal times the
+/// one loaded last.
+#[derive(Debug)]
+struct LatestName {
+    label: Option<u32>,
+    best: Vec<Option<(i64, String)>>,
+}
+
+impl LatestName {
+    fn new(c: &Collected, entities: usize) -> LatestName {
+        LatestName {
+            label: c.labels.find("name"),
+            best: vec![None; entities],
+        }
+    }
+
+    fn observe(&mut self, entity: u32, at: Option<i64>, value: &str) {
+        let at = at.unwrap_or(i64::MIN);
+        let slot = &mut self.best[entity as usize];
+        if slot.as_ref().is_none_or(|(b, _)| at >= *b) {
+            *slot = Some((at, value.to_string()));
+        }
+    }
+
+    fn into_values(self) -> Vec<Option<String>> {
+        self.best.into_iter().map(|b| b.map(|(_, v)| v)).collect()
+    }
+}
+
 /// Builds every core table from the collected records, the resolved persons and the id
-/// redirects.
+/// redirects. `participants` and `traits` stream from their spills in `sink` back into
+/// `sink` with resolved ids; the other tables (bounded by the graph) are returned.
 pub fn build_tables(
     c: &mut Collected,
     rules: &[RuleRecord],
     pr: &Resolved,
     redirects: &[Redirect],
-) -> Vec<Table> {
+    sink: &mut dyn TableSink,
+) -> Result<Vec<Table>, SinkError> {
     let gr = c.groups.resolve("grp");
     let g = &c.groups;
     let p = &c.persons;
@@ -135,7 +139,6 @@ pub fn build_tables(
         let e = pr.entity_of[n as usize];
         (e != NO_ENTITY).then(|| pr.entities[e as usize].id.as_str())
     };
-    let set_person = |s: SetId| pr.entities[pr.set_entity[s as usize] as usize].id.as_str();
 
     // Group ids are typed: the same value in two group types is two groups.
     let group_ids: Vec<String> = gr
@@ -144,11 +147,21 @@ pub fn build_tables(
         .map(|e| stable_id("grp", g.type_name(e.anchor), g.value(e.anchor)))
         .collect();
 
+    // participants and traits, from their spills; names for persons and groups on the way
+    let mut person_names = LatestName::new(c, pr.entities.len());
+    let mut group_names = LatestName::new(c, gr.entities.len());
+    sink_participants(pr, sink)?;
+    sink_traits(
+        pr,
+        &gr,
+        &group_ids,
+        sink,
+        &mut person_names,
+        &mut group_names,
+    )?;
+
     // persons
-    let person_name = latest_trait(c, "name", pr.entities.len(), |s| match s {
-        Subject::Person(set) => Some(pr.set_entity[set as usize]),
-        Subject::Group(_) => None,
-    });
+    let person_name = person_names.into_values();
     let mut email: Vec<Option<(i64, NodeId)>> = vec![None; pr.entities.len()];
     let mut identifiers = vec![0i64; pr.entities.len()];
     let mut records = vec![0i64; pr.entities.len()];
@@ -237,27 +250,18 @@ pub fn build_tables(
 
     // memberships: mapped ones and corporate email domains, one row per (person, group)
     // (person, group) -> (first seen, last seen, records)
-    type Evidence = (Option<i64>, Option<i64>, i64);
     let mut member: std::collections::BTreeMap<(u32, u32), Evidence> = Default::default();
     let mut add = |person: u32, group: u32, first: Option<i64>, last: Option<i64>, n: i64| {
         let entry = member.entry((person, group)).or_insert((None, None, 0));
-        entry.0 = match (entry.0, first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        entry.1 = match (entry.1, last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        entry.2 += n;
+        add_evidence(entry, first, last, n);
     };
-    for &(set, gn, at) in &c.memberships {
+    for (&(set, gn), &(first, last, n)) in &c.memberships {
         add(
             pr.set_entity[set as usize],
             gr.entity_of[gn as usize],
-            at,
-            at,
-            1,
+            first,
+            last,
+            n,
         );
     }
     for &(pn, gn) in &c.email_domain_links {
@@ -295,10 +299,7 @@ pub fn build_tables(
     ));
 
     // groups
-    let group_name = latest_trait(c, "name", gr.entities.len(), |s| match s {
-        Subject::Group(n) => Some(gr.entity_of[n as usize]),
-        Subject::Person(_) => None,
-    });
+    let group_name = group_names.into_values();
     let (gfirst, glast) = span(g, &gr);
     out.push(table(
         "groups",
@@ -342,64 +343,6 @@ pub fn build_tables(
         ],
     ));
 
-    // events and participants
-    let event_ids: Vec<String> = c
-        .events
-        .iter()
-        .map(|e| stable_id("evt", &c.sources[e.source as usize], &e.key))
-        .collect();
-    out.push(table(
-        "events",
-        schema::events(),
-        vec![
-            text(&event_ids),
-            text(c.events.iter().map(|e| &c.sources[e.source as usize])),
-            text(c.events.iter().map(|e| &e.key)),
-            times(c.events.iter().map(|e| Some(e.time))),
-            text(c.events.iter().map(|e| c.labels.get(e.name))),
-            opt_text(c.events.iter().map(|e| e.title.clone())),
-            Arc::new(c.events.iter().map(|e| e.value).collect::<Float64Array>()),
-            opt_text(c.events.iter().map(|e| e.currency.clone())),
-            opt_text(c.events.iter().map(|e| e.properties.clone())),
-        ],
-    ));
-    out.push(table(
-        "participants",
-        schema::participants(),
-        vec![
-            text(
-                c.participants
-                    .iter()
-                    .map(|(e, _, _)| &event_ids[*e as usize]),
-            ),
-            text(c.participants.iter().map(|(_, set, _)| set_person(*set))),
-            text(c.participants.iter().map(|_| "person")),
-            text(c.participants.iter().map(|(_, _, r)| c.labels.get(*r))),
-        ],
-    ));
-
-    // traits
-    let subject = |s: Subject| match s {
-        Subject::Person(set) => (set_person(set), "person"),
-        Subject::Group(n) => (
-            group_ids[gr.entity_of[n as usize] as usize].as_str(),
-            "group",
-        ),
-    };
-    out.push(table(
-        "traits",
-        schema::traits(),
-        vec![
-            text(c.traits.iter().map(|t| subject(t.subject).0)),
-            text(c.traits.iter().map(|t| subject(t.subject).1)),
-            text(c.traits.iter().map(|t| c.labels.get(t.name))),
-            text(c.traits.iter().map(|t| &t.value)),
-            times(c.traits.iter().map(|t| t.observed_at)),
-            text(c.traits.iter().map(|t| &c.sources[t.source as usize])),
-            text(c.traits.iter().map(|t| &t.key)),
-        ],
-    ));
-
     // identity_rules
     let rule_entity = |r: &RuleRecord| -> String {
         if r.kind != "domain_alias" {
@@ -435,5 +378,83 @@ pub fn build_tables(
         "rejected_identifiers",
         &c.rejected_identifiers,
     ));
-    out
+    Ok(out)
+}
+
+/// Streams the participants spill into `participants`, each identifier set replaced by
+/// the person it resolved to.
+fn sink_participants(pr: &Resolved, sink: &mut dyn TableSink) -> Result<(), SinkError> {
+    sink.rewrite(SPILL_PARTICIPANTS, "participants", &mut |b| {
+        let sets = b.column(1).as_primitive::<UInt32Type>();
+        let persons: StringArray = sets
+            .values()
+            .iter()
+            .map(|&s| Some(pr.entities[pr.set_entity[s as usize] as usize].id.as_str()))
+            .collect();
+        RecordBatch::try_new(
+            schema::participants(),
+            vec![
+                b.column(0).clone(),
+                Arc::new(persons),
+                Arc::new(StringArray::from(vec!["person"; b.num_rows()])),
+                b.column(2).clone(),
+            ],
+        )
+        .map_err(|e| SinkError(format!("participants: {e}")))
+    })
+}
+
+/// Streams the traits spill into `traits` with resolved entity ids, noting the latest
+/// `name` of every person and group on the way.
+fn sink_traits(
+    pr: &Resolved,
+    gr: &Resolution,
+    group_ids: &[String],
+    sink: &mut dyn TableSink,
+    person_names: &mut LatestName,
+    group_names: &mut LatestName,
+) -> Result<(), SinkError> {
+    let name_label = person_names.label.map(|_| "name");
+    sink.rewrite(SPILL_TRAITS, "traits", &mut |b| {
+        let kind = b.column(0).as_primitive::<UInt8Type>();
+        let subject = b.column(1).as_primitive::<UInt32Type>();
+        let names = b.column(2).as_string::<i32>();
+        let values = b.column(3).as_string::<i32>();
+        let at = b.column(4).as_primitive::<TimestampMicrosecondType>();
+        let mut ids = Vec::with_capacity(b.num_rows());
+        let mut types = Vec::with_capacity(b.num_rows());
+        for i in 0..b.num_rows() {
+            let s = subject.value(i);
+            let observed = at.is_valid(i).then(|| at.value(i));
+            let is_name = name_label.is_some_and(|n| names.value(i) == n);
+            if kind.value(i) == 0 {
+                let e = pr.set_entity[s as usize];
+                ids.push(pr.entities[e as usize].id.as_str());
+                types.push("person");
+                if is_name {
+                    person_names.observe(e, observed, values.value(i));
+                }
+            } else {
+                let e = gr.entity_of[s as usize];
+                ids.push(group_ids[e as usize].as_str());
+                types.push("group");
+                if is_name {
+                    group_names.observe(e, observed, values.value(i));
+                }
+            }
+        }
+        RecordBatch::try_new(
+            schema::traits(),
+            vec![
+                Arc::new(StringArray::from(ids)),
+                Arc::new(StringArray::from(types)),
+                b.column(2).clone(),
+                b.column(3).clone(),
+                b.column(4).clone(),
+                b.column(5).clone(),
+                b.column(6).clone(),
+            ],
+        )
+        .map_err(|e| SinkError(format!("traits: {e}")))
+    })
 }
