@@ -75,19 +75,26 @@ pub fn open_ndjson(source: &str, path: &Path) -> Result<NdjsonFile, IngestError>
             .map_err(|e| format!("the lines disagree on a column's type: {e}"))?;
         Ok::<(), String>(())
     };
+    // Lines of one shape (same keys, same kinds of values, recursively) give the schema
+    // inference nothing new: only the first line of each shape is parsed into a tree.
+    let mut shapes: std::collections::HashSet<u64, foldhash::fast::FixedState> = Default::default();
     each_line(path, |line_no, line| {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        match serde_json::from_slice::<serde_json::Value>(line) {
-            Ok(v @ serde_json::Value::Object(_)) => {
-                values.push(v);
+        match shape::of_line(line) {
+            Ok(Some(hash)) => {
                 objects += 1;
-                if values.len() == 1024 {
-                    merge(&mut values, &mut schema)?;
+                if shapes.insert(hash) {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(line).map_err(|e| format!("line {line_no}: {e}"))?;
+                    values.push(v);
+                    if values.len() == 1024 {
+                        merge(&mut values, &mut schema)?;
+                    }
                 }
             }
-            Ok(_) => rejects.push(RowReject {
+            Ok(None) => rejects.push(RowReject {
                 line: line_no,
                 column: None,
                 value: None,
@@ -261,6 +268,104 @@ pub fn read_ndjson(source: &str, path: &Path) -> Result<super::WholeFile, Ingest
     })
 }
 
+/// The shape of a JSON line, hashed while it is validated, without building a tree.
+mod shape {
+    use std::hash::Hasher;
+
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    /// `Ok(Some(hash))` for an object, `Ok(None)` for other JSON, `Err` for invalid JSON.
+    pub fn of_line(line: &[u8]) -> Result<Option<u64>, serde_json::Error> {
+        let mut hasher = foldhash::fast::FixedState::with_seed(7).build_hasher();
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let is_object = Shape(&mut hasher, true).deserialize(&mut de)?;
+        de.end()?;
+        Ok(is_object.then(|| hasher.finish()))
+    }
+
+    use std::hash::BuildHasher;
+
+    /// Hashes an object key without allocating it.
+    struct Key<'h, H: Hasher>(&'h mut H);
+
+    impl<'de, H: Hasher> DeserializeSeed<'de> for Key<'_, H> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de, H: Hasher> Visitor<'de> for Key<'_, H> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object key")
+        }
+        fn visit_str<E>(self, key: &str) -> Result<(), E> {
+            self.0.write(key.as_bytes());
+            self.0.write_u8(0xff);
+            Ok(())
+        }
+    }
+
+    /// Hashes the kind of each value and every key; returns whether the value is an
+    /// object (only checked at the top level).
+    struct Shape<'h, H: Hasher>(&'h mut H, bool);
+
+    impl<'de, H: Hasher> DeserializeSeed<'de> for Shape<'_, H> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de, H: Hasher> Visitor<'de> for Shape<'_, H> {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            self.0.write_u8(1);
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            self.0.write_u8(2);
+            Ok(false)
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<bool, E> {
+            // Beyond i64, Arrow's inference reads a number as a float.
+            self.0
+                .write_u8(if i64::try_from(v).is_ok() { 2 } else { 3 });
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            self.0.write_u8(3);
+            Ok(false)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+            self.0.write_u8(4);
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            self.0.write_u8(5);
+            Ok(false)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            self.0.write_u8(6);
+            while seq.next_element_seed(Shape(&mut *self.0, false))?.is_some() {}
+            self.0.write_u8(7);
+            Ok(false)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            self.0.write_u8(8);
+            while map.next_key_seed(Key(&mut *self.0))?.is_some() {
+                map.next_value_seed(Shape(&mut *self.0, false))?;
+            }
+            self.0.write_u8(9);
+            Ok(self.1)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +385,28 @@ mod tests {
         let rejected: Vec<u64> = rows.rejects.iter().map(|r| r.line).collect();
         assert_eq!(rejected, [3, 4]);
         assert_eq!(rows.names, ["a", "b"]);
+    }
+
+    #[test]
+    fn every_shape_counts_in_the_inferred_columns() {
+        // Lines of a shape seen before are not parsed again; a new kind of value for a key
+        // (an int then a float, a null then text, a new nested key) is a new shape.
+        let rows = read_bytes(
+            b"{\"a\": 1, \"n\": null, \"o\": {\"x\": 1}}\n\
+              {\"a\": 2, \"n\": null, \"o\": {\"x\": 2}}\n\
+              {\"a\": 2.5, \"n\": \"t\", \"o\": {\"x\": 3, \"y\": \"z\"}}\n",
+        )
+        .unwrap();
+        let types: Vec<String> = rows
+            .columns
+            .iter()
+            .map(|c| c.data_type().to_string())
+            .collect();
+        assert_eq!(rows.names, ["a", "n", "o"]);
+        assert_eq!(types[0], "Float64");
+        assert_eq!(types[1], "Utf8");
+        assert!(types[2].contains("y"), "{}", types[2]);
+        assert_eq!(rows.lines, [1, 2, 3]);
     }
 
     proptest! {
