@@ -253,33 +253,40 @@ async fn load_sources(
             .filter(|&i| !plexus_ingest::is_hidden(reader.schema.field(i).name()))
             .collect();
         let mut load = collected.begin_source(source, &mapper.layout);
-        let mut rows = 0u64;
-        let mut failed: Option<BuildError> = None;
         let raw_name = raw_table(&reader.name);
-        let streamed = reader.for_each_batch(plexus_ingest::BATCH_ROWS, &mut |batch| {
-            rows += batch.num_rows() as u64;
-            let mapped = mapper.map(&batch)?;
-            let step = collected
-                .add_batch(&mut load, source, &mapped, sink)
-                .and_then(|()| {
+        // Two threads: this one collects what the other reads and maps, so parsing and
+        // evaluating the mapping overlap with interning identifiers.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordBatch, RecordBatch)>(2);
+        let (reader_ref, mapper_ref) = (&reader, &mapper);
+        let (streamed, consumed) = std::thread::scope(|scope| {
+            let producer = scope.spawn(move || {
+                reader_ref.for_each_batch(plexus_ingest::BATCH_ROWS, &mut |batch| {
+                    let mapped = mapper_ref.map(&batch)?;
+                    tx.send((batch, mapped))
+                        .map_err(|_| plexus_ingest::IngestError::Stopped)
+                })
+            });
+            let mut rows = 0u64;
+            let mut consume = || -> Result<(), plexus_model::entities::SinkError> {
+                for (batch, mapped) in rx.iter() {
+                    rows += batch.num_rows() as u64;
+                    collected.add_batch(&mut load, source, &mapped, sink)?;
                     if keep_raw {
                         let public = batch
                             .project(&public)
                             .expect("projection of existing columns");
-                        sink.append(&raw_name, public)
-                    } else {
-                        Ok(())
+                        sink.append(&raw_name, public)?;
                     }
-                });
-            if let Err(e) = step {
-                failed = Some(BuildError::Sink(e));
-                return Err(plexus_ingest::IngestError::Stopped);
-            }
-            Ok(())
+                }
+                Ok(())
+            };
+            let consumed = consume();
+            // A failed consumer stops the reader at its next batch.
+            drop(rx);
+            let streamed = producer.join().expect("the source reader panicked");
+            (streamed, consumed.map(|()| rows))
         });
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        let rows = consumed.map_err(BuildError::Sink)?;
         if let Err(e) = streamed {
             let d = e.diagnostics();
             if d.is_empty() {
