@@ -277,6 +277,11 @@ impl SourceReader {
     }
 }
 
+/// The fields of a file's schema, owned.
+fn fields_of(schema: &Schema) -> Vec<Field> {
+    schema.fields().iter().map(|f| f.as_ref().clone()).collect()
+}
+
 /// `schema` without the hidden columns.
 fn public(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<_> = schema

@@ -138,11 +138,7 @@ impl NdjsonFile {
         if self.objects == 0 {
             return Vec::new();
         }
-        self.schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect()
+        super::fields_of(&self.schema)
     }
 
     /// The second pass: decodes the lines the first pass kept, in batches of at most

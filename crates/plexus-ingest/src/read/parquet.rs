@@ -50,11 +50,7 @@ pub fn open_parquet(source: &str, path: &Path) -> Result<ParquetFile, IngestErro
 impl ParquetFile {
     /// The columns.
     pub fn fields(&self) -> Vec<Field> {
-        self.schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect()
+        super::fields_of(&self.schema)
     }
 
     /// Every row, in batches of at most `batch_rows`.

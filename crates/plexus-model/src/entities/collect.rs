@@ -14,7 +14,7 @@ use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId, stable_id};
 use super::schema;
 use super::settings::IdentitySettings;
 use super::tables::{opt_text, text, times};
-use plexus_ingest::{Layout, MappedRows, MappedSource, Slot, SourceTable};
+use plexus_ingest::{Layout, MappedRows, Slot};
 
 /// Who a trait or a participant refers to before resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,8 +114,7 @@ pub fn add_evidence(e: &mut Evidence, first: Option<i64>, last: Option<i64>, rec
 
 /// Where collected rows go as they are read: the finished `events` table and the spills
 /// that wait for identity resolution (`participants` and `traits` by identifier set). A
-/// build writes them to Parquet files so memory does not grow with the rows; tests keep
-/// them in memory ([`MemorySink`]).
+/// build writes them to Parquet files so memory does not grow with the rows.
 pub trait TableSink {
     /// Appends `batch` to table `name` (every batch of one table has the same schema).
     fn append(&mut self, name: &str, batch: RecordBatch) -> Result<(), SinkError>;
@@ -133,33 +132,6 @@ pub trait TableSink {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SinkError(pub String);
-
-/// A [`TableSink`] that keeps every batch in memory.
-#[derive(Debug, Default)]
-pub struct MemorySink {
-    /// Batches per table, in append order.
-    pub tables: std::collections::BTreeMap<String, Vec<RecordBatch>>,
-}
-
-impl TableSink for MemorySink {
-    fn append(&mut self, name: &str, batch: RecordBatch) -> Result<(), SinkError> {
-        self.tables.entry(name.to_string()).or_default().push(batch);
-        Ok(())
-    }
-
-    fn rewrite(
-        &mut self,
-        from: &str,
-        to: &str,
-        map: &mut dyn FnMut(RecordBatch) -> Result<RecordBatch, SinkError>,
-    ) -> Result<(), SinkError> {
-        for b in self.tables.remove(from).unwrap_or_default() {
-            let mapped = map(b)?;
-            self.append(to, mapped)?;
-        }
-        Ok(())
-    }
-}
 
 /// Spill table of participants: `event_id`, `set` (identifier set), `role`.
 pub const SPILL_PARTICIPANTS: &str = "spill_participants";
@@ -389,23 +361,6 @@ impl Collected {
         } else {
             self.normalize(group_type, raw)
         }
-    }
-
-    /// Adds every row of one source held in memory (tests and small inputs; a build
-    /// streams with [`Collected::begin_source`]).
-    pub fn add_source(
-        &mut self,
-        source: &SourceConfig,
-        table: &SourceTable,
-        mapped: &MappedSource,
-        sink: &mut dyn TableSink,
-    ) -> Result<(), SinkError> {
-        let mut load = self.begin_source(source, &mapped.layout);
-        for batch in &mapped.batches {
-            self.add_batch(&mut load, source, batch, sink)?;
-        }
-        self.finish_source(load, table.rows_loaded() as u64, &table.rejects);
-        Ok(())
     }
 
     /// Starts loading one source whose mapped batches follow `layout`.

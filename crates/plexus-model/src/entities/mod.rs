@@ -9,8 +9,8 @@ mod settings;
 mod tables;
 
 pub use collect::{
-    Collected, Labels, MemorySink, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError,
-    SourceCounts, SourceLoad, TableSink,
+    Collected, Labels, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError, SourceCounts,
+    SourceLoad, TableSink,
 };
 pub use identity::{PreviousIds, Redirect, redirects, resolve_persons};
 pub use rules::{RuleRecord, apply_rules};
