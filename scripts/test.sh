@@ -21,6 +21,16 @@ if ! need python3; then
   apt-get update -qq && apt-get install -y -qq python3 >/dev/null
 fi
 
+# The web app's browser tests: Debian's Chromium driven by playwright-core from Node.js.
+if [ ! -x /usr/bin/chromium ] || ! need node || ! need npm; then
+  echo "==> installing chromium and Node.js (browser tests)"
+  apt-get update -qq && apt-get install -y -qq chromium nodejs npm >/dev/null
+fi
+if [ ! -d crates/plexus-serve/tests/browser/node_modules/playwright-core ]; then
+  echo "==> installing playwright-core (browser tests; never downloads a browser)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix crates/plexus-serve/tests/browser --no-audit --no-fund --silent
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -25,10 +25,11 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::StreamExt;
 use plexus_config::{Diagnostic, Project, WAREHOUSE_TABLES};
 use plexus_ingest::IngestError;
 use plexus_model::entities::{self, Collected, SourceCounts, TableSink, schema};
-use plexus_model::models;
+use plexus_model::{models, profiles};
 use plexus_warehouse::{Staging, WarehouseError};
 
 mod previous;
@@ -55,6 +56,14 @@ pub enum BuildError {
         name: String,
         /// Its file.
         path: PathBuf,
+        /// The engine's message.
+        message: String,
+    },
+    /// A profile table (timeline, facts, ...) failed to build.
+    #[error("building table `{name}` failed: {message}")]
+    Profile {
+        /// The table.
+        name: &'static str,
         /// The engine's message.
         message: String,
     },
@@ -422,6 +431,9 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     observer.finish();
     clock.lap("write warehouse");
 
+    build_profiles(project, &ctx, &staging, &mut reports, observer).await?;
+    clock.lap("build profiles");
+
     observer.stage("run models", Some(ordered.len() as u64));
     for m in &ordered {
         observer.working_on(&m.name);
@@ -476,6 +488,60 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         groups,
         rejected_identifiers,
     })
+}
+
+/// Builds the profile tables (timeline, current traits, facts, power users) from the core
+/// tables, streaming each query's result to its Parquet file, and registers each for the
+/// next queries and the models.
+async fn build_profiles(
+    project: &Project,
+    ctx: &SessionContext,
+    staging: &Staging,
+    reports: &mut Vec<TableReport>,
+    observer: &dyn Observer,
+) -> Result<(), BuildError> {
+    let queries = profiles::queries(&project.config);
+    observer.stage("build profiles", Some(queries.len() as u64));
+    for q in &queries {
+        observer.working_on(q.name);
+        let fail = |e: DataFusionError| BuildError::Profile {
+            name: q.name,
+            message: e.to_string(),
+        };
+        let df = ctx.sql(&q.sql).await.map_err(fail)?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let mut stream = df.execute_stream().await.map_err(fail)?;
+        let mut writer = None;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(fail)?;
+            let w = match &mut writer {
+                Some(w) => w,
+                None => writer.insert(if q.lookup {
+                    staging.lookup_table_writer(
+                        q.name,
+                        schema.clone(),
+                        std::slice::from_ref(&batch),
+                    )?
+                } else {
+                    staging.table_writer(q.name, schema.clone(), std::slice::from_ref(&batch))?
+                }),
+            };
+            w.write(&batch)?;
+        }
+        let rows = match writer {
+            Some(w) => w.finish()?,
+            None => staging.write_table(q.name, schema.clone(), &[])?,
+        };
+        register_parquet(ctx, q.name, &staging.table_path(q.name)).await?;
+        reports.push(TableReport {
+            name: q.name.to_string(),
+            rows,
+            kind: "core",
+        });
+        observer.step(q.name);
+    }
+    observer.finish();
+    Ok(())
 }
 
 /// Registers a Parquet file as table `name`.

@@ -166,6 +166,40 @@ Examples:
         /// Print the build report as JSON.
         #[arg(long)]
         json: bool,
+        /// Generate the project without building it.
+        #[arg(long, conflicts_with = "serve")]
+        no_build: bool,
+        /// After the build, serve the web app and API (as `plexus serve`) until stopped.
+        #[arg(long)]
+        serve: bool,
+        /// With `--serve`: where to listen.
+        #[arg(
+            long,
+            value_name = "IP:PORT",
+            default_value = "127.0.0.1:7777",
+            requires = "serve"
+        )]
+        addr: std::net::SocketAddr,
+    },
+    /// Serve the JSON API and the timeline web app over the project's warehouse. Switches
+    /// to a rebuilt warehouse by itself, without a restart.
+    ///
+    /// Binds to 127.0.0.1 by default. Any other address needs an API token (`--token` or
+    /// PLEXUS_API_TOKEN), which every API request must then send as `Authorization:
+    /// Bearer <token>`.
+    #[command(after_help = "\
+Examples:
+  plexus serve                                  http://127.0.0.1:7777/
+  plexus serve --project plexus-demo --addr 127.0.0.1:8080
+  PLEXUS_API_TOKEN=s3cret plexus serve --addr 0.0.0.0:7777
+  curl 'http://127.0.0.1:7777/api/search?q=ada'")]
+    Serve {
+        /// Where to listen.
+        #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:7777")]
+        addr: std::net::SocketAddr,
+        /// API token; required to listen on an address other than loopback.
+        #[arg(long, env = "PLEXUS_API_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
 }
 

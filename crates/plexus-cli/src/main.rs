@@ -76,7 +76,20 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
             dir,
             seed,
             json,
-        } => demo(g, *persons, dir, *seed, *json).await,
+            no_build,
+            serve,
+            addr,
+        } => {
+            let opts = DemoRun {
+                persons: *persons,
+                seed: *seed,
+                json: *json,
+                build: !*no_build,
+                serve: serve.then_some(*addr),
+            };
+            demo(g, dir, &opts).await
+        }
+        Command::Serve { addr, token } => serve(g, &load(g)?, *addr, token.clone()).await,
     }
 }
 
@@ -392,13 +405,57 @@ async fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(
-    g: &Global,
+/// What `plexus demo` does besides generating.
+struct DemoRun {
     persons: usize,
-    dir: &Path,
     seed: u64,
     json: bool,
+    build: bool,
+    serve: Option<std::net::SocketAddr>,
+}
+
+/// `plexus serve`: runs the server until the process is stopped.
+async fn serve(
+    g: &Global,
+    project: &Project,
+    addr: std::net::SocketAddr,
+    token: Option<String>,
 ) -> miette::Result<ExitCode> {
+    let mut options = plexus_serve::ServeOptions::for_project(project);
+    options.addr = addr;
+    options.token = token.filter(|t| !t.is_empty());
+    let quiet = g.quiet;
+    let result = plexus_serve::serve(options, |bound, state| {
+        if quiet {
+            return;
+        }
+        match state.snapshot() {
+            Ok(s) => eprintln!(
+                "{} {} persons, {} groups, {} timeline entries from {}",
+                style("Serving").green().bold(),
+                s.persons.len(),
+                s.groups.len(),
+                s.timeline.rows(),
+                s.dir.display()
+            ),
+            Err(message) => eprintln!("{} {message}", style("warning:").yellow().bold()),
+        }
+        println!("Web app: http://{bound}/\nAPI:     http://{bound}/api/openapi.json");
+        eprintln!("Rebuilds are picked up by themselves. Stop with Ctrl-C.");
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e @ plexus_serve::ServeError::Insecure { .. }) => Err(miette!(
+            help = "set a token with --token or PLEXUS_API_TOKEN, or listen on 127.0.0.1",
+            "{e}"
+        )),
+        Err(e) => Err(miette!("{e}")),
+    }
+}
+
+async fn demo(g: &Global, dir: &Path, run: &DemoRun) -> miette::Result<ExitCode> {
+    let (persons, seed, json) = (run.persons, run.seed, run.json);
     if dir.join(plexus_config::CONFIG_FILE).exists() && !dir.join("ground_truth").exists() {
         return Err(miette!(
             help = "choose another folder with `--dir`",
@@ -423,7 +480,16 @@ async fn demo(
         );
     }
     let project = load_from(Some(dir))?;
-    build(g, &project, json).await?;
+    if !run.build {
+        if !g.quiet && !json {
+            println!("Build it with: plexus build --project {}", dir.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = build(g, &project, json).await?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
     if !g.quiet && !json {
         let p = format!("--project {}", dir.display());
         // A real person whose web visits chain to their account: a good first `explain`.
@@ -447,6 +513,14 @@ async fn demo(
             dir.display(),
             dir.display()
         );
+        if run.serve.is_none() {
+            println!(
+                "\nBrowse persons, companies and timelines:\n  plexus serve {p}    then open http://127.0.0.1:7777/\n  (or run `plexus demo --serve`)"
+            );
+        }
+    }
+    if let Some(addr) = run.serve {
+        return serve(g, &project, addr, None).await;
     }
     Ok(ExitCode::SUCCESS)
 }

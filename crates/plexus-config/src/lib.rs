@@ -34,7 +34,7 @@ mod types;
 pub use diagnostic::{Diagnostic, closest, position};
 pub use init::{InitError, SCAFFOLD, init_project};
 pub use project::{
-    CONFIG_FILE, ConfigError, Project, WAREHOUSE_TABLES, is_sql_name, parse, plural,
+    BUILTIN_FACTS, CONFIG_FILE, ConfigError, Project, WAREHOUSE_TABLES, is_sql_name, parse, plural,
 };
 pub use types::*;
 

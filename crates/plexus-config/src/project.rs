@@ -8,7 +8,8 @@ use indexmap::IndexMap;
 use crate::diagnostic::{Diagnostic, closest};
 use crate::env;
 use crate::types::{
-    GroupOrigin, GroupTypeConfig, ProjectConfig, SourceConfig, Spanned, TOP_LEVEL_KEYS,
+    GroupOrigin, GroupTypeConfig, ProjectConfig, SourceConfig, Spanned, Survivorship,
+    TOP_LEVEL_KEYS,
 };
 
 /// The name of a project's configuration file.
@@ -32,6 +33,20 @@ pub const WAREHOUSE_TABLES: &[&str] = &[
     "rejected_identifiers",
     "rejects",
     "build_manifest",
+    "timeline",
+    "current_traits",
+    "person_facts",
+    "group_facts",
+    "power_users",
+];
+
+/// Columns every `person_facts` and `group_facts` row has, before the declared facts.
+pub const BUILTIN_FACTS: &[&str] = &[
+    "first_seen",
+    "last_seen",
+    "days_since_last_seen",
+    "events",
+    "sources",
 ];
 
 /// Why a project could not be loaded.
@@ -336,6 +351,7 @@ impl Project {
         {
             out.push(d);
         }
+        self.validate_profiles(&mut out);
         if let Some(models) = &self.config.models
             && !self.models_dir().is_dir()
         {
@@ -348,6 +364,82 @@ impl Project {
             );
         }
         out
+    }
+
+    /// Checks the `traits` and `facts` sections: known sources, valid fact names.
+    fn validate_profiles(&self, out: &mut Vec<Diagnostic>) {
+        let sources: Vec<&str> = self
+            .config
+            .sources
+            .iter()
+            .map(|s| s.name.value.as_str())
+            .collect();
+        let check_source = |name: &Spanned<String>, out: &mut Vec<Diagnostic>| {
+            if !sources.contains(&name.value.as_str()) {
+                let mut d = self.diag_at(name, format!("unknown source `{}`", name.value));
+                d = match closest(&name.value, sources.iter().copied()) {
+                    Some(c) => d.with_hint(format!("did you mean `{c}`?")),
+                    None => d.with_hint(format!("sources: {}", sources.join(", "))),
+                };
+                out.push(d);
+            }
+        };
+        for (name, rule) in &self.config.traits {
+            let priority = rule
+                .rule
+                .as_ref()
+                .is_some_and(|r| r.value == Survivorship::SourcePriority);
+            if let Some(r) = &rule.rule
+                && priority
+                && rule.sources.is_empty()
+            {
+                out.push(
+                    self.diag_at(
+                        r,
+                        format!("trait `{name}`: `source_priority` needs `sources`"),
+                    )
+                    .with_hint(
+                        "list the sources, most trusted first: `sources: [app_users, leads]`",
+                    ),
+                );
+            }
+            if !priority && let Some(s) = rule.sources.first() {
+                out.push(
+                    self.diag_at(
+                        s,
+                        format!(
+                            "trait `{name}`: `sources` only applies to `rule: source_priority`"
+                        ),
+                    )
+                    .with_hint("add `rule: source_priority` or remove `sources`"),
+                );
+            }
+            for s in &rule.sources {
+                check_source(s, out);
+            }
+        }
+        for (name, fact) in &self.config.facts {
+            if !is_sql_name(name) || BUILTIN_FACTS.contains(&name.as_str()) {
+                out.push(
+                    self.diag_at(&fact.agg, format!("fact name `{name}` is not usable as a column"))
+                        .with_hint(format!(
+                            "use lower-case letters, digits and `_`, and none of the built-in facts ({})",
+                            BUILTIN_FACTS.join(", ")
+                        )),
+                );
+            }
+            for s in &fact.sources {
+                check_source(s, out);
+            }
+            if let Some(f) = &fact.format
+                && !["number", "currency", "days"].contains(&f.value.as_str())
+            {
+                out.push(
+                    self.diag_at(f, format!("fact `{name}`: unknown format `{}`", f.value))
+                        .with_hint("use `number`, `currency` or `days`"),
+                );
+            }
+        }
     }
 
     /// Checks that a merge or alias file exists and has two columns.

@@ -32,6 +32,106 @@ pub struct ProjectConfig {
     /// The warehouse folder, relative to the project folder. Default: `warehouse`.
     #[serde(default)]
     pub warehouse: Option<Spanned<String>>,
+    /// Survivorship: which observation of each trait is its current value (table
+    /// `current_traits`). Traits not listed take the most recent observation.
+    #[serde(default)]
+    pub traits: IndexMap<String, TraitRule>,
+    /// Facts: aggregates of each person's and group's events, one column each in
+    /// `person_facts` and `group_facts`, in file order.
+    #[serde(default)]
+    pub facts: IndexMap<String, FactConfig>,
+}
+
+/// How the current value of a trait is chosen among its observations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraitRule {
+    /// `latest` (default), `first`, or `source_priority`.
+    #[serde(default)]
+    pub rule: Option<Spanned<Survivorship>>,
+    /// For `source_priority`: source names, most trusted first. Observations from other
+    /// sources rank after them; ties go to the most recent observation.
+    #[serde(default)]
+    pub sources: Vec<Spanned<String>>,
+}
+
+/// Survivorship rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Survivorship {
+    /// The most recent observation (ties: source name, then row key).
+    Latest,
+    /// The earliest observation.
+    First,
+    /// The observation from the most trusted source in `sources`, then the most recent.
+    SourcePriority,
+}
+
+impl Survivorship {
+    /// The name used in `plexus.yml` and in `current_traits.rule`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Survivorship::Latest => "latest",
+            Survivorship::First => "first",
+            Survivorship::SourcePriority => "source_priority",
+        }
+    }
+}
+
+/// One declared fact: an aggregate over an entity's events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactConfig {
+    /// The aggregate: `count`, `sum`, `avg`, `min`, `max`, `first` (value of the earliest
+    /// event) or `last` (value of the most recent one).
+    pub agg: Spanned<FactAgg>,
+    /// Only events with these names (default: every event).
+    #[serde(default)]
+    pub events: Vec<Spanned<String>>,
+    /// Only events from these sources (default: every source).
+    #[serde(default)]
+    pub sources: Vec<Spanned<String>>,
+    /// How people read it: `number` (default), `currency` or `days`.
+    #[serde(default)]
+    pub format: Option<Spanned<String>>,
+    /// What it means, shown in the API and the web app.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Fact aggregates. All but `count` aggregate the event's `value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactAgg {
+    /// Number of events.
+    Count,
+    /// Sum of values.
+    Sum,
+    /// Mean of values.
+    Avg,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Value of the earliest event with a value.
+    First,
+    /// Value of the most recent event with a value.
+    Last,
+}
+
+impl FactAgg {
+    /// The name used in `plexus.yml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactAgg::Count => "count",
+            FactAgg::Sum => "sum",
+            FactAgg::Avg => "avg",
+            FactAgg::Min => "min",
+            FactAgg::Max => "max",
+            FactAgg::First => "first",
+            FactAgg::Last => "last",
+        }
+    }
 }
 
 /// Identity resolution settings.
@@ -298,4 +398,6 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "sources",
     "models",
     "warehouse",
+    "traits",
+    "facts",
 ];

@@ -23,3 +23,4 @@
 
 pub mod entities;
 pub mod models;
+pub mod profiles;

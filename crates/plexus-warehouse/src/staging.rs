@@ -7,10 +7,15 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::WarehouseError;
+
+/// Rows per row group in the lookup layout.
+const LOOKUP_ROW_GROUP: usize = 65_536;
+/// Rows per data page in the lookup layout.
+const LOOKUP_PAGE_ROWS: usize = 1_024;
 
 /// Prefix of staging folders, which live beside the warehouse folder.
 const STAGING_PREFIX: &str = ".plexus-staging-";
@@ -102,6 +107,17 @@ impl Staging {
         TableWriter::create(&self.table_path(name), name, schema, sample)
     }
 
+    /// Opens table `name` for writing in the lookup layout (see
+    /// [`TableWriter::create_lookup`]): for tables a server reads a few rows at a time.
+    pub fn lookup_table_writer(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        sample: &[RecordBatch],
+    ) -> Result<TableWriter, WarehouseError> {
+        TableWriter::create_lookup(&self.table_path(name), name, schema, sample)
+    }
+
     /// A scratch file in the staging folder that is never part of the warehouse (spills
     /// of a build); it goes away with the staging folder.
     pub fn scratch_path(&self, name: &str) -> Result<PathBuf, WarehouseError> {
@@ -174,11 +190,6 @@ impl TableWriter {
         schema: SchemaRef,
         sample: &[RecordBatch],
     ) -> Result<TableWriter, WarehouseError> {
-        let file = File::create(path).map_err(|source| WarehouseError::Io {
-            action: "create",
-            path: path.to_path_buf(),
-            source,
-        })?;
         let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(1).expect("level 1 is valid"),
@@ -187,7 +198,44 @@ impl TableWriter {
         for column in mostly_distinct_text_columns(&schema, sample) {
             props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
         }
-        let writer = ArrowWriter::try_new(file, schema, Some(props.build())).map_err(|source| {
+        Self::with_properties(path, name, schema, props.build())
+    }
+
+    /// Creates `path` for table `name` in the lookup layout, for tables clustered by a key
+    /// that a server reads one key's rows at a time (the timeline): row groups of 65,536
+    /// rows, data pages of at most 1,024 rows with the page index, and LZ4, so that reading
+    /// one entity's rows decodes a few small pages instead of whole column chunks.
+    pub fn create_lookup(
+        path: &Path,
+        name: &str,
+        schema: SchemaRef,
+        sample: &[RecordBatch],
+    ) -> Result<TableWriter, WarehouseError> {
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::LZ4_RAW)
+            .set_max_row_group_row_count(Some(LOOKUP_ROW_GROUP))
+            .set_data_page_row_count_limit(LOOKUP_PAGE_ROWS)
+            .set_write_batch_size(LOOKUP_PAGE_ROWS)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+        for column in mostly_distinct_text_columns(&schema, sample) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        Self::with_properties(path, name, schema, props.build())
+    }
+
+    fn with_properties(
+        path: &Path,
+        name: &str,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<TableWriter, WarehouseError> {
+        let file = File::create(path).map_err(|source| WarehouseError::Io {
+            action: "create",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
             WarehouseError::Parquet {
                 table: name.to_string(),
                 source,

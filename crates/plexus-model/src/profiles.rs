@@ -1,0 +1,304 @@
+//! Profiles: the tables built from the core tables after identity resolution, as SQL over
+//! them. `timeline` (every event of every person and group, clustered by entity, newest
+//! first), `current_traits` (survivorship), `person_facts` and `group_facts` (declared
+//! aggregates) and `power_users` (who stands out in each group).
+//!
+//! Each is one SQL statement generated from `plexus.yml`; the build runs them in
+//! [`PROFILE_TABLES`] order, each reading the tables before it.
+
+use plexus_config::{FactAgg, FactConfig, ProjectConfig, Survivorship};
+
+/// The profile tables in the order they are built (each may read the ones before it).
+pub const PROFILE_TABLES: &[&str] = &[
+    "timeline",
+    "current_traits",
+    "person_facts",
+    "group_facts",
+    "power_users",
+];
+
+/// One profile table: its name and the SQL that computes it.
+#[derive(Debug, Clone)]
+pub struct ProfileQuery {
+    /// Table name.
+    pub name: &'static str,
+    /// The SELECT computing it, rows in the table's order.
+    pub sql: String,
+    /// True when the server reads it by entity: the rows are clustered by entity and the
+    /// file is written with small pages so that one entity's rows decode alone.
+    pub lookup: bool,
+}
+
+/// The profile queries of a project, in build order.
+pub fn queries(config: &ProjectConfig) -> Vec<ProfileQuery> {
+    vec![
+        ProfileQuery {
+            name: "timeline",
+            sql: timeline_sql(),
+            lookup: true,
+        },
+        ProfileQuery {
+            name: "current_traits",
+            sql: current_traits_sql(config),
+            lookup: false,
+        },
+        ProfileQuery {
+            name: "person_facts",
+            sql: facts_sql(config, Entity::Person),
+            lookup: false,
+        },
+        ProfileQuery {
+            name: "group_facts",
+            sql: facts_sql(config, Entity::Group),
+            lookup: false,
+        },
+        ProfileQuery {
+            name: "power_users",
+            sql: power_users_sql(config),
+            lookup: false,
+        },
+    ]
+}
+
+/// A SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A JSON string built in SQL from a text expression (quotes and backslashes escaped).
+fn json_text(expr: &str) -> String {
+    format!("'\"' || replace(replace({expr}, '\\', '\\\\'), '\"', '\\\"') || '\"'")
+}
+
+/// Every event of every person (as a participant) and every group (through its members),
+/// one row per (entity, event), ordered by entity then newest first. `participants` is a
+/// JSON array of everyone who took part, so a page of the timeline needs no join.
+fn timeline_sql() -> String {
+    let part = format!(
+        "'{{\"id\":' || {} || ',\"type\":' || {} || ',\"role\":' || {} || '}}'",
+        json_text("entity_id"),
+        json_text("entity_type"),
+        json_text("role")
+    );
+    format!(
+        "WITH who AS (
+    SELECT event_id, '[' || string_agg({part}, ',' ORDER BY entity_id, role) || ']' AS participants
+    FROM participants GROUP BY event_id
+),
+person_rows AS (
+    SELECT entity_id, entity_type, event_id, min(role) AS role
+    FROM participants GROUP BY entity_id, entity_type, event_id
+),
+group_rows AS (
+    SELECT m.group_id AS entity_id, 'group' AS entity_type, p.event_id, min(p.role) AS role
+    FROM participants p JOIN memberships m ON p.entity_id = m.person_id
+    GROUP BY m.group_id, p.event_id
+),
+entity_rows AS (SELECT * FROM person_rows UNION ALL SELECT * FROM group_rows)
+SELECT r.entity_id, r.entity_type, e.timestamp, e.event_id, e.source, e.source_key,
+       e.name, e.title, e.value, e.currency, e.properties, r.role, w.participants
+FROM entity_rows r
+JOIN events e ON e.event_id = r.event_id
+JOIN who w ON w.event_id = r.event_id
+ORDER BY r.entity_id, e.timestamp DESC, e.event_id"
+    )
+}
+
+/// The current value of every (entity, trait): one observation chosen by the trait's rule.
+fn current_traits_sql(config: &ProjectConfig) -> String {
+    let rule_of = |name: &str| {
+        config
+            .traits
+            .get(name)
+            .and_then(|r| r.rule.as_ref())
+            .map_or(Survivorship::Latest, |r| r.value)
+    };
+    let mut rule_case = String::from("CASE name");
+    let mut priority_case = String::from("CASE");
+    let mut first = Vec::new();
+    for (name, rule) in &config.traits {
+        let r = rule_of(name);
+        rule_case.push_str(&format!(" WHEN {} THEN {}", lit(name), lit(r.as_str())));
+        if r == Survivorship::First {
+            first.push(lit(name));
+        }
+        if r == Survivorship::SourcePriority {
+            let mut ranks = String::from("CASE source");
+            for (i, s) in rule.sources.iter().enumerate() {
+                ranks.push_str(&format!(" WHEN {} THEN {i}", lit(&s.value)));
+            }
+            ranks.push_str(&format!(" ELSE {} END", rule.sources.len()));
+            priority_case.push_str(&format!(" WHEN name = {} THEN {ranks}", lit(name)));
+        }
+    }
+    // A CASE needs at least one WHEN: without rules, the constants themselves.
+    if config.traits.is_empty() {
+        rule_case = "'latest'".into();
+    } else {
+        rule_case.push_str(" ELSE 'latest' END");
+    }
+    if priority_case == "CASE" {
+        priority_case = "0".into();
+    } else {
+        priority_case.push_str(" ELSE 0 END");
+    }
+    let is_first = if first.is_empty() {
+        "false".to_string()
+    } else {
+        format!("name IN ({})", first.join(", "))
+    };
+    format!(
+        "SELECT entity_id, entity_type, name, value, source, source_key, observed_at, rule FROM (
+    SELECT entity_id, entity_type, name, value, source, source_key, observed_at,
+           {rule_case} AS rule,
+           row_number() OVER (
+               PARTITION BY entity_id, name
+               ORDER BY {priority_case},
+                        CASE WHEN {is_first} THEN observed_at END ASC NULLS LAST,
+                        CASE WHEN NOT ({is_first}) THEN observed_at END DESC NULLS LAST,
+                        source, source_key, value
+           ) AS pick
+    FROM traits WHERE value IS NOT NULL
+) WHERE pick = 1
+ORDER BY entity_id, name"
+    )
+}
+
+/// Persons or groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entity {
+    Person,
+    Group,
+}
+
+/// The condition selecting a fact's events, over `timeline` columns.
+fn fact_filter(fact: &FactConfig) -> String {
+    let mut conds = Vec::new();
+    if !fact.events.is_empty() {
+        let names: Vec<String> = fact.events.iter().map(|e| lit(&e.value)).collect();
+        conds.push(format!("name IN ({})", names.join(", ")));
+    }
+    if !fact.sources.is_empty() {
+        let names: Vec<String> = fact.sources.iter().map(|e| lit(&e.value)).collect();
+        conds.push(format!("source IN ({})", names.join(", ")));
+    }
+    if conds.is_empty() {
+        "true".into()
+    } else {
+        conds.join(" AND ")
+    }
+}
+
+/// The aggregate expression of one declared fact.
+fn fact_expr(fact: &FactConfig) -> String {
+    let cond = fact_filter(fact);
+    let value = format!("CASE WHEN {cond} THEN value END");
+    let ordered = |dir: &str| {
+        format!(
+            "first_value({value} ORDER BY CASE WHEN {cond} AND value IS NOT NULL THEN 0 ELSE 1 END, timestamp {dir}, event_id)"
+        )
+    };
+    match fact.agg.value {
+        FactAgg::Count => format!("CAST(sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS DOUBLE)"),
+        FactAgg::Sum => format!("coalesce(sum({value}), 0.0)"),
+        FactAgg::Avg => format!("avg({value})"),
+        FactAgg::Min => format!("min({value})"),
+        FactAgg::Max => format!("max({value})"),
+        FactAgg::First => ordered("ASC"),
+        FactAgg::Last => ordered("DESC"),
+    }
+}
+
+/// `person_facts` or `group_facts`: the built-in facts then each declared one, one row per
+/// entity (entities without events have zero counts and null times).
+fn facts_sql(config: &ProjectConfig, entity: Entity) -> String {
+    let (table, id, kind) = match entity {
+        Entity::Person => ("persons", "person_id", "person"),
+        Entity::Group => ("groups", "group_id", "group"),
+    };
+    let mut agg = vec![
+        "min(timestamp) AS first_seen".to_string(),
+        "max(timestamp) AS last_seen".to_string(),
+        "count(*) AS events".to_string(),
+        "count(DISTINCT source) AS sources".to_string(),
+    ];
+    let mut outer = vec![
+        format!("e.{id}"),
+        "f.first_seen".into(),
+        "f.last_seen".into(),
+        "CAST(floor((CAST(to_unixtime(now()) AS DOUBLE) - CAST(to_unixtime(f.last_seen) AS DOUBLE)) / 86400.0) AS BIGINT) AS days_since_last_seen".into(),
+        "coalesce(f.events, 0) AS events".into(),
+        "coalesce(f.sources, 0) AS sources".into(),
+    ];
+    for (name, fact) in &config.facts {
+        agg.push(format!("{} AS \"{name}\"", fact_expr(fact)));
+        let zero = matches!(fact.agg.value, FactAgg::Count | FactAgg::Sum);
+        outer.push(if zero {
+            format!("coalesce(f.\"{name}\", 0.0) AS \"{name}\"")
+        } else {
+            format!("f.\"{name}\"")
+        });
+    }
+    if entity == Entity::Group {
+        outer.push("e.members".into());
+    }
+    format!(
+        "WITH f AS (
+    SELECT entity_id, {agg}
+    FROM timeline WHERE entity_type = '{kind}' GROUP BY entity_id
+)
+SELECT {outer}
+FROM {table} e LEFT JOIN f ON f.entity_id = e.{id}
+ORDER BY e.{id}",
+        agg = agg.join(", "),
+        outer = outer.join(", "),
+    )
+}
+
+/// For each group, the member that stands out: the first to join, the most active, and
+/// the one with the most of each declared fact (ties: the smaller person id).
+fn power_users_sql(config: &ProjectConfig) -> String {
+    let mut parts = vec![
+        "SELECT group_id, 'first_member' AS kind, person_id, CAST(NULL AS DOUBLE) AS value, first_seen AS member_since,
+           row_number() OVER (PARTITION BY group_id ORDER BY first_seen ASC NULLS LAST, person_id) AS pick
+    FROM memberships"
+            .to_string(),
+        "SELECT m.group_id, 'most_active' AS kind, m.person_id, CAST(f.events AS DOUBLE) AS value, m.first_seen AS member_since,
+           row_number() OVER (PARTITION BY m.group_id ORDER BY f.events DESC, m.person_id) AS pick
+    FROM memberships m JOIN person_facts f ON f.person_id = m.person_id WHERE f.events > 0"
+            .to_string(),
+    ];
+    for name in config.facts.keys() {
+        parts.push(format!(
+            "SELECT m.group_id, {kind} AS kind, m.person_id, f.\"{name}\" AS value, m.first_seen AS member_since,
+           row_number() OVER (PARTITION BY m.group_id ORDER BY f.\"{name}\" DESC, m.person_id) AS pick
+    FROM memberships m JOIN person_facts f ON f.person_id = m.person_id WHERE f.\"{name}\" > 0",
+            kind = lit(&format!("most_{name}")),
+        ));
+    }
+    format!(
+        "SELECT group_id, kind, person_id, value, member_since FROM (
+    {}
+) WHERE pick = 1
+ORDER BY group_id, kind, person_id",
+        parts.join("\n    UNION ALL\n    ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_text_escapes_quotes_and_backslashes() {
+        assert_eq!(
+            json_text("x"),
+            r#"'"' || replace(replace(x, '\', '\\'), '"', '\"') || '"'"#
+        );
+    }
+
+    #[test]
+    fn literals_double_their_quotes() {
+        assert_eq!(lit("o'neil"), "'o''neil'");
+    }
+}
