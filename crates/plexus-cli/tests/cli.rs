@@ -446,3 +446,16 @@ fn files_of_one_source_that_disagree() {
         "{err}"
     );
 }
+
+#[test]
+fn serve_refuses_other_addresses_without_a_token() {
+    let dir = scaffold();
+    plexus()
+        .args(["serve", "--addr", "0.0.0.0:0", "--project"])
+        .arg(dir.path())
+        .env_remove("PLEXUS_API_TOKEN")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("without an API token"))
+        .stderr(predicates::str::contains("PLEXUS_API_TOKEN"));
+}
