@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod common;
+
+use common::{build, runtime, start};
 use plexus_serve::{ServeOptions, serve};
 use serde_json::Value;
 
@@ -16,27 +19,12 @@ struct Demo {
     root: PathBuf,
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn demo(persons: usize) -> Demo {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("acme");
     plexus_demo::generate(&root, &plexus_demo::DemoOptions { persons, seed: 7 }).expect("demo");
     build(&root);
     Demo { _tmp: tmp, root }
-}
-
-fn build(root: &Path) {
-    let project = plexus_config::Project::load(root).expect("project");
-    runtime()
-        .block_on(plexus_build::build(&project, &plexus_build::Silent))
-        .expect("build");
 }
 
 /// Rows of a SQL query over the demo's warehouse, as JSON objects.
@@ -63,23 +51,6 @@ fn sql(root: &Path, query: &str) -> Vec<Value> {
         }
         serde_json::from_slice::<Vec<Value>>(&out).expect("parse")
     })
-}
-
-/// Starts a server for `root`'s warehouse on a free port; returns its address.
-fn start(root: &Path, token: Option<&str>) -> SocketAddr {
-    let project = plexus_config::Project::load(root).expect("project");
-    let mut options = ServeOptions::for_project(&project);
-    options.addr = "127.0.0.1:0".parse().expect("addr");
-    options.token = token.map(str::to_string);
-    options.poll = Duration::from_millis(100);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        runtime().block_on(serve(options, move |addr, _| {
-            tx.send(addr).expect("send");
-        }))
-    });
-    rx.recv_timeout(Duration::from_secs(120))
-        .expect("server started")
 }
 
 fn agent() -> ureq::Agent {

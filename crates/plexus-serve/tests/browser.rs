@@ -5,15 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+mod common;
+
+use common::{build, runtime, start};
 
 fn first_row(root: &Path, query: &str) -> Vec<String> {
     let project = plexus_config::Project::load(root).expect("project");
@@ -56,10 +51,7 @@ fn search_open_filter_and_follow_in_chromium() {
         },
     )
     .expect("demo");
-    let project = plexus_config::Project::load(&root).expect("project");
-    runtime()
-        .block_on(plexus_build::build(&project, &plexus_build::Silent))
-        .expect("build");
+    build(&root);
     // A person at a company with events from several sources, and one of those sources.
     let row = first_row(
         &root,
@@ -70,15 +62,7 @@ fn search_open_filter_and_follow_in_chromium() {
          WHERE p.email IS NOT NULL AND f.sources >= 3
          ORDER BY f.events DESC, p.person_id, t.source DESC LIMIT 1",
     );
-    let mut options = plexus_serve::ServeOptions::for_project(&project);
-    options.addr = "127.0.0.1:0".parse().expect("addr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        runtime().block_on(plexus_serve::serve(options, move |addr, _| {
-            tx.send(addr).expect("send");
-        }))
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(120)).expect("server");
+    let addr = start(&root, None);
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plexus-serve-browser");
     std::fs::create_dir_all(&shots).expect("screenshot folder");
     let out = Command::new("node")
