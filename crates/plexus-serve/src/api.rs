@@ -489,6 +489,7 @@ async fn group(
     // Members: power users first, then the most recently seen.
     let m = &s.memberships;
     let mp = m.text("person_id").map_err(internal)?;
+    let member_group = m.text("group_id").map_err(internal)?;
     let last = m.column("last_seen").map_err(internal)?;
     let mut member_rows: Vec<u32> = s.memberships_by_group.of(e).to_vec();
     let last_of = |mr: u32| {
@@ -513,8 +514,7 @@ async fn group(
         let Some(pe) = s.entity(person) else { continue };
         // Other groups of the members (a company's workspaces, a workspace's companies).
         for &other in s.memberships_by_person.of(pe) {
-            let og = m.text("group_id").map_err(internal)?;
-            let gid = og.str(other as usize);
+            let gid = member_group.str(other as usize);
             if gid != id {
                 *related.entry(gid.to_string()).or_default() += 1;
             }

@@ -145,6 +145,17 @@ impl ServeOptions {
     }
 }
 
+impl ServeOptions {
+    /// Loads the warehouse these options name.
+    fn read(&self) -> Result<Snapshot, ServeError> {
+        Snapshot::load(
+            &self.warehouse,
+            self.facts.clone(),
+            self.phone_prefix.clone(),
+        )
+    }
+}
+
 /// The country calling code of an ISO region (`US` -> `1`).
 fn calling_code(region: &str) -> Option<String> {
     let id: phonenumber::country::Id = region.to_ascii_uppercase().parse().ok()?;
@@ -189,13 +200,7 @@ fn stamp(dir: &Path) -> Option<(u64, std::time::SystemTime)> {
 
 /// Loads the warehouse once: the state and the stamp it was loaded at.
 pub fn load(options: &ServeOptions) -> AppState {
-    let current = Snapshot::load(
-        &options.warehouse,
-        options.facts.clone(),
-        options.phone_prefix.clone(),
-    )
-    .map(Arc::new)
-    .map_err(|e| e.to_string());
+    let current = options.read().map(Arc::new).map_err(|e| e.to_string());
     AppState {
         current: Arc::new(RwLock::new(current)),
         token: options.token.clone().map(Into::into),
@@ -251,14 +256,7 @@ async fn watch(
             continue;
         }
         let opts = options.clone();
-        let next = tokio::task::spawn_blocking(move || {
-            Snapshot::load(
-                &opts.warehouse,
-                opts.facts.clone(),
-                opts.phone_prefix.clone(),
-            )
-        })
-        .await;
+        let next = tokio::task::spawn_blocking(move || opts.read()).await;
         match next {
             Ok(Ok(snapshot)) => {
                 state.set(Ok(Arc::new(snapshot)));
