@@ -431,6 +431,17 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     observer.finish();
     clock.lap("write warehouse");
 
+    observer.stage("build timeline", None);
+    let rows = write_timeline(&staging)?;
+    register_parquet(&ctx, "timeline", &staging.table_path("timeline")).await?;
+    reports.push(TableReport {
+        name: "timeline".to_string(),
+        rows,
+        kind: "core",
+    });
+    observer.finish();
+    clock.lap("build timeline");
+
     build_profiles(project, &ctx, &staging, &mut reports, observer).await?;
     clock.lap("build profiles");
 
@@ -490,8 +501,8 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     })
 }
 
-/// Builds the profile tables (timeline, current traits, facts, power users) from the core
-/// tables, streaming each query's result to its Parquet file, and registers each for the
+/// Builds the SQL profile tables (current traits, facts, power users) from the core tables
+/// and `timeline`, streaming each query's result to its Parquet file, and registers each for the
 /// next queries and the models.
 async fn build_profiles(
     project: &Project,
@@ -516,15 +527,11 @@ async fn build_profiles(
             let batch = batch.map_err(fail)?;
             let w = match &mut writer {
                 Some(w) => w,
-                None => writer.insert(if q.lookup {
-                    staging.lookup_table_writer(
-                        q.name,
-                        schema.clone(),
-                        std::slice::from_ref(&batch),
-                    )?
-                } else {
-                    staging.table_writer(q.name, schema.clone(), std::slice::from_ref(&batch))?
-                }),
+                None => writer.insert(staging.table_writer(
+                    q.name,
+                    schema.clone(),
+                    std::slice::from_ref(&batch),
+                )?),
             };
             w.write(&batch)?;
         }
@@ -542,6 +549,53 @@ async fn build_profiles(
     }
     observer.finish();
     Ok(())
+}
+
+/// Builds `timeline` from the core tables in staging and writes it in the lookup layout:
+/// one thread gathers each batch while this one encodes the previous. An empty timeline is
+/// still a file, with its columns.
+fn write_timeline(staging: &Staging) -> Result<u64, BuildError> {
+    use profiles::timeline::{
+        TIMELINE_BATCH_ROWS, TimelineInputs, build_timeline, timeline_schema,
+    };
+    let (events, participants, memberships) = (
+        staging.table_path("events"),
+        staging.table_path("participants"),
+        staging.table_path("memberships"),
+    );
+    let inputs = TimelineInputs {
+        events: &events,
+        participants: &participants,
+        memberships: &memberships,
+    };
+    let fail = |message: String| BuildError::Profile {
+        name: "timeline",
+        message,
+    };
+    let (send, receive) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            build_timeline(inputs, TIMELINE_BATCH_ROWS, &mut |batch| {
+                send.send(batch)
+                    .map_err(|_| "the timeline writer stopped".to_string())
+            })
+        });
+        let written = (|| -> Result<u64, BuildError> {
+            let mut writer = staging.lookup_table_writer("timeline", timeline_schema())?;
+            for batch in &receive {
+                writer.write(&batch)?;
+            }
+            Ok(writer.finish()?)
+        })();
+        // A failed write drops the receiver, which stops the builder at its next batch.
+        drop(receive);
+        let built = producer
+            .join()
+            .map_err(|_| fail("the timeline builder panicked".into()))?;
+        let rows = written?;
+        built.map_err(|e| fail(e.to_string()))?;
+        Ok(rows)
+    })
 }
 
 /// Registers a Parquet file as table `name`.

@@ -113,9 +113,8 @@ impl Staging {
         &self,
         name: &str,
         schema: SchemaRef,
-        sample: &[RecordBatch],
     ) -> Result<TableWriter, WarehouseError> {
-        TableWriter::create_lookup(&self.table_path(name), name, schema, sample)
+        TableWriter::create_lookup(&self.table_path(name), name, schema)
     }
 
     /// A scratch file in the staging folder that is never part of the warehouse (spills
@@ -203,24 +202,23 @@ impl TableWriter {
 
     /// Creates `path` for table `name` in the lookup layout, for tables clustered by a key
     /// that a server reads one key's rows at a time (the timeline): row groups of 65,536
-    /// rows, data pages of at most 1,024 rows with the page index, and LZ4, so that reading
-    /// one entity's rows decodes a few small pages instead of whole column chunks.
+    /// rows, data pages of at most 1,024 rows with the page index, LZ4, and no
+    /// dictionaries, so that reading one entity's rows decodes a few small pages instead of
+    /// whole column chunks (a dictionary page is shared by the whole row group: a point
+    /// read would decode all of it).
     pub fn create_lookup(
         path: &Path,
         name: &str,
         schema: SchemaRef,
-        sample: &[RecordBatch],
     ) -> Result<TableWriter, WarehouseError> {
-        let mut props = WriterProperties::builder()
+        let props = WriterProperties::builder()
             .set_compression(Compression::LZ4_RAW)
+            .set_dictionary_enabled(false)
             .set_max_row_group_row_count(Some(LOOKUP_ROW_GROUP))
             .set_data_page_row_count_limit(LOOKUP_PAGE_ROWS)
             .set_write_batch_size(LOOKUP_PAGE_ROWS)
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
-        for column in mostly_distinct_text_columns(&schema, sample) {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
-        }
         Self::with_properties(path, name, schema, props.build())
     }
 

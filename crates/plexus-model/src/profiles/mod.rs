@@ -3,8 +3,11 @@
 //! first), `current_traits` (survivorship), `person_facts` and `group_facts` (declared
 //! aggregates) and `power_users` (who stands out in each group).
 //!
-//! Each is one SQL statement generated from `plexus.yml`; the build runs them in
-//! [`PROFILE_TABLES`] order, each reading the tables before it.
+//! `timeline` is built in Rust ([`timeline`]: a sort of a narrow index, then a gather of
+//! each event's columns); the others are one SQL statement each, generated from
+//! `plexus.yml` and run in [`PROFILE_TABLES`] order, each reading the tables before it.
+
+pub mod timeline;
 
 use plexus_config::{FactAgg, FactConfig, ProjectConfig, Survivorship};
 
@@ -24,38 +27,27 @@ pub struct ProfileQuery {
     pub name: &'static str,
     /// The SELECT computing it, rows in the table's order.
     pub sql: String,
-    /// True when the server reads it by entity: the rows are clustered by entity and the
-    /// file is written with small pages so that one entity's rows decode alone.
-    pub lookup: bool,
 }
 
-/// The profile queries of a project, in build order.
+/// The profile queries of a project, in build order (every profile table but `timeline`,
+/// which [`timeline::build_timeline`] builds before them).
 pub fn queries(config: &ProjectConfig) -> Vec<ProfileQuery> {
     vec![
         ProfileQuery {
-            name: "timeline",
-            sql: timeline_sql(),
-            lookup: true,
-        },
-        ProfileQuery {
             name: "current_traits",
             sql: current_traits_sql(config),
-            lookup: false,
         },
         ProfileQuery {
             name: "person_facts",
             sql: facts_sql(config, Entity::Person),
-            lookup: false,
         },
         ProfileQuery {
             name: "group_facts",
             sql: facts_sql(config, Entity::Group),
-            lookup: false,
         },
         ProfileQuery {
             name: "power_users",
             sql: power_users_sql(config),
-            lookup: false,
         },
     ]
 }
@@ -63,45 +55,6 @@ pub fn queries(config: &ProjectConfig) -> Vec<ProfileQuery> {
 /// A SQL string literal.
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A JSON string built in SQL from a text expression (quotes and backslashes escaped).
-fn json_text(expr: &str) -> String {
-    format!("'\"' || replace(replace({expr}, '\\', '\\\\'), '\"', '\\\"') || '\"'")
-}
-
-/// Every event of every person (as a participant) and every group (through its members),
-/// one row per (entity, event), ordered by entity then newest first. `participants` is a
-/// JSON array of everyone who took part, so a page of the timeline needs no join.
-fn timeline_sql() -> String {
-    let part = format!(
-        "'{{\"id\":' || {} || ',\"type\":' || {} || ',\"role\":' || {} || '}}'",
-        json_text("entity_id"),
-        json_text("entity_type"),
-        json_text("role")
-    );
-    format!(
-        "WITH who AS (
-    SELECT event_id, '[' || string_agg({part}, ',' ORDER BY entity_id, role) || ']' AS participants
-    FROM participants GROUP BY event_id
-),
-person_rows AS (
-    SELECT entity_id, entity_type, event_id, min(role) AS role
-    FROM participants GROUP BY entity_id, entity_type, event_id
-),
-group_rows AS (
-    SELECT m.group_id AS entity_id, 'group' AS entity_type, p.event_id, min(p.role) AS role
-    FROM participants p JOIN memberships m ON p.entity_id = m.person_id
-    GROUP BY m.group_id, p.event_id
-),
-entity_rows AS (SELECT * FROM person_rows UNION ALL SELECT * FROM group_rows)
-SELECT r.entity_id, r.entity_type, e.timestamp, e.event_id, e.source, e.source_key,
-       e.name, e.title, e.value, e.currency, e.properties, r.role, w.participants
-FROM entity_rows r
-JOIN events e ON e.event_id = r.event_id
-JOIN who w ON w.event_id = r.event_id
-ORDER BY r.entity_id, e.timestamp DESC, e.event_id"
-    )
 }
 
 /// The current value of every (entity, trait): one observation chosen by the trait's rule.
@@ -288,14 +241,6 @@ ORDER BY group_id, kind, person_id",
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_text_escapes_quotes_and_backslashes() {
-        assert_eq!(
-            json_text("x"),
-            r#"'"' || replace(replace(x, '\', '\\'), '"', '\"') || '"'"#
-        );
-    }
 
     #[test]
     fn literals_double_their_quotes() {

@@ -1,0 +1,883 @@
+//! The `timeline` table, built in Rust from the core tables' Parquet files.
+//!
+//! One row per (person or group, event), clustered by entity (ids in text order), each
+//! entity's rows newest first (ties by `event_id`), every row carrying the event's columns,
+//! the entity's role (the smallest when it took part several ways) and the event's
+//! `participants` as JSON. A group's rows are its members' events, each once.
+//!
+//! Why not SQL: as one DataFusion query (joins of participants, memberships and events,
+//! then a sort of every wide row) it took 60 s and 7 GiB for the 100,000-person demo,
+//! because every event's columns were copied once per entity before the sort. Here only
+//! a narrow index is sorted — 8 bytes per row, `(event, role)` per entity — and each
+//! output batch gathers the event columns it needs, so memory grows with the number of
+//! events, not with the number of timeline rows, and each event's columns are copied once
+//! per row, straight into the batch that is written.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
+use datafusion::arrow::compute::{cast, interleave};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use foldhash::HashMap;
+
+use crate::entities::schema;
+
+/// Rows per batch handed to the writer (the lookup layout's row group).
+pub const TIMELINE_BATCH_ROWS: usize = 65_536;
+
+/// Why the timeline could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TimelineError {
+    /// A core table could not be read.
+    #[error("cannot read `{}`: {message}", path.display())]
+    Read {
+        /// The Parquet file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The consumer of the batches failed (writing the file).
+    #[error("{0}")]
+    Sink(String),
+}
+
+/// The core tables the timeline is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct TimelineInputs<'a> {
+    /// `events.parquet`.
+    pub events: &'a Path,
+    /// `participants.parquet`.
+    pub participants: &'a Path,
+    /// `memberships.parquet`.
+    pub memberships: &'a Path,
+}
+
+/// The columns of `timeline`, in order.
+pub fn timeline_schema() -> SchemaRef {
+    let events = schema::events();
+    let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+    let mut fields = vec![text("entity_id", false), text("entity_type", false)];
+    for name in EVENT_COLUMNS {
+        let field = events
+            .field_with_name(name)
+            .expect("timeline columns are events columns");
+        fields.push(field.clone());
+    }
+    fields.push(text("role", false));
+    fields.push(text("participants", false));
+    Arc::new(Schema::new(fields))
+}
+
+/// The event columns each timeline row repeats, in the table's order.
+const EVENT_COLUMNS: [&str; 9] = [
+    "timestamp",
+    "event_id",
+    "source",
+    "source_key",
+    "name",
+    "title",
+    "value",
+    "currency",
+    "properties",
+];
+
+/// Builds the timeline and hands it to `emit` in batches of at most `batch_rows` rows, in
+/// the table's order; returns the rows emitted.
+pub fn build_timeline(
+    inputs: TimelineInputs<'_>,
+    batch_rows: usize,
+    emit: &mut dyn FnMut(RecordBatch) -> Result<(), String>,
+) -> Result<u64, TimelineError> {
+    let events = Events::read(inputs.events)?;
+    let mut entities = Entities::default();
+    let parts = Participation::read(inputs.participants, &events, &mut entities)?;
+    let groups = Membership::read(inputs.memberships, &mut entities)?;
+    entities.sort();
+    let index = EntityIndex::build(&events, &entities, &parts, &groups);
+    let by_event = EventParticipants::build(&events, &entities, &parts);
+    let schema = timeline_schema();
+    let columns: Vec<Vec<&dyn Array>> = (0..EVENT_COLUMNS.len())
+        .map(|c| {
+            events
+                .batches
+                .iter()
+                .map(|b| b.column(c).as_ref())
+                .collect()
+        })
+        .collect();
+
+    let mut rows = 0u64;
+    let mut batch = Vec::with_capacity(batch_rows.max(1));
+    let mut flush = |batch: &mut Vec<(u32, u32, u16)>| -> Result<(), TimelineError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let out = assemble(
+            &schema, &columns, &events, &entities, &parts, &by_event, batch,
+        )?;
+        rows += batch.len() as u64;
+        batch.clear();
+        emit(out).map_err(TimelineError::Sink)
+    };
+    for &entity in &entities.order {
+        for entry in index.rows(entity) {
+            batch.push((entity, entry.event, entry.role));
+            if batch.len() >= batch_rows.max(1) {
+                flush(&mut batch)?;
+            }
+        }
+    }
+    flush(&mut batch)?;
+    Ok(rows)
+}
+
+/// Builds one output batch from `(entity, event, role)` rows.
+fn assemble(
+    schema: &SchemaRef,
+    columns: &[Vec<&dyn Array>],
+    events: &Events,
+    entities: &Entities,
+    parts: &Participation,
+    by_event: &EventParticipants,
+    rows: &[(u32, u32, u16)],
+) -> Result<RecordBatch, TimelineError> {
+    let at: Vec<(usize, usize)> = rows.iter().map(|r| events.locate(r.1)).collect();
+    let mut out: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    out.push(Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|r| entities.ids[r.0 as usize].as_str()),
+    )));
+    out.push(Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|r| entities.kind(r.0)),
+    )));
+    for column in columns {
+        out.push(interleave(column, &at).map_err(|e| events.error(e.to_string()))?);
+    }
+    out.push(Arc::new(StringArray::from_iter_values(
+        rows.iter().map(|r| parts.roles[r.2 as usize].as_str()),
+    )));
+    let mut json = StringBuilder::with_capacity(rows.len(), rows.len() * 96);
+    let mut text = String::new();
+    for r in rows {
+        text.clear();
+        text.push('[');
+        for (i, &(who, role)) in by_event.of(r.1).iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str("{\"id\":");
+            push_json_string(&mut text, &entities.ids[who as usize]);
+            text.push_str(",\"type\":");
+            push_json_string(&mut text, entities.kind(who));
+            text.push_str(",\"role\":");
+            push_json_string(&mut text, &parts.roles[role as usize]);
+            text.push('}');
+        }
+        text.push(']');
+        json.append_value(&text);
+    }
+    out.push(Arc::new(json.finish()));
+    RecordBatch::try_new(schema.clone(), out).map_err(|e| TimelineError::Sink(e.to_string()))
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Reads the named columns of a Parquet file, in the order named.
+fn read_columns(path: &Path, names: &[&str]) -> Result<Vec<RecordBatch>, TimelineError> {
+    let error = |message: String| TimelineError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = File::open(path).map_err(|e| error(e.to_string()))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| error(e.to_string()))?;
+    let arrow = builder.schema().clone();
+    let mut roots = Vec::with_capacity(names.len());
+    for name in names {
+        roots.push(
+            arrow
+                .index_of(name)
+                .map_err(|_| error(format!("column `{name}` is missing")))?,
+        );
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(TIMELINE_BATCH_ROWS)
+        .build()
+        .map_err(|e| error(e.to_string()))?;
+    // The projection keeps the file's column order: put the columns in the order named.
+    let mut sorted = roots.clone();
+    sorted.sort_unstable();
+    let order: Vec<usize> = roots
+        .iter()
+        .map(|r| sorted.iter().position(|s| s == r).unwrap_or(0))
+        .collect();
+    let mut batches = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| error(e.to_string()))?;
+        let batch = batch.project(&order).map_err(|e| error(e.to_string()))?;
+        if batch.num_rows() > 0 {
+            batches.push(batch);
+        }
+    }
+    Ok(batches)
+}
+
+/// The text of column `i` of `batch`, or an error naming the column.
+fn text_column<'b>(
+    batch: &'b RecordBatch,
+    i: usize,
+    name: &str,
+    path: &Path,
+) -> Result<&'b StringArray, TimelineError> {
+    batch
+        .column(i)
+        .as_string_opt::<i32>()
+        .ok_or_else(|| TimelineError::Read {
+            path: path.to_path_buf(),
+            message: format!("column `{name}` is not text"),
+        })
+}
+
+/// Every event, its columns kept as read, addressed by ordinal (its row in the file).
+struct Events {
+    path: PathBuf,
+    batches: Vec<RecordBatch>,
+    /// First ordinal of each batch.
+    starts: Vec<u32>,
+    /// Microseconds since the epoch, per ordinal.
+    times: Vec<i64>,
+}
+
+impl Events {
+    fn read(path: &Path) -> Result<Events, TimelineError> {
+        let batches = read_columns(path, &EVENT_COLUMNS)?;
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if total >= u32::MAX as usize {
+            return Err(TimelineError::Read {
+                path: path.to_path_buf(),
+                message: format!("{total} events: more than a timeline holds (4,294,967,295)"),
+            });
+        }
+        let mut starts = Vec::with_capacity(batches.len());
+        let mut times = Vec::with_capacity(total);
+        for batch in &batches {
+            starts.push(times.len() as u32);
+            let t = cast(batch.column(0), &DataType::Int64).map_err(|e| TimelineError::Read {
+                path: path.to_path_buf(),
+                message: format!("column `timestamp`: {e}"),
+            })?;
+            let t = t.as_primitive::<Int64Type>();
+            times.extend((0..t.len()).map(|i| if t.is_null(i) { i64::MIN } else { t.value(i) }));
+            text_column(batch, 1, "event_id", path)?;
+        }
+        Ok(Events {
+            path: path.to_path_buf(),
+            batches,
+            starts,
+            times,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// `(batch, row)` of an ordinal.
+    fn locate(&self, ordinal: u32) -> (usize, usize) {
+        let b = self.starts.partition_point(|&s| s <= ordinal) - 1;
+        (b, (ordinal - self.starts[b]) as usize)
+    }
+
+    fn id(&self, ordinal: u32) -> &str {
+        let (b, r) = self.locate(ordinal);
+        self.batches[b].column(1).as_string::<i32>().value(r)
+    }
+
+    fn error(&self, message: String) -> TimelineError {
+        TimelineError::Read {
+            path: self.path.clone(),
+            message,
+        }
+    }
+}
+
+/// Persons and groups, interned: ids, kinds and the order of the ids as text.
+#[derive(Default)]
+struct Entities {
+    ids: Vec<String>,
+    /// Index into `kinds` per entity.
+    kind_of: Vec<u8>,
+    kinds: Vec<String>,
+    lookup: HashMap<String, u32>,
+    /// Entities in the order of their ids (filled by [`Entities::sort`]).
+    order: Vec<u32>,
+    /// Position of each entity in `order`.
+    rank: Vec<u32>,
+}
+
+impl Entities {
+    fn intern(&mut self, id: &str, kind: &str) -> u32 {
+        if let Some(&e) = self.lookup.get(id) {
+            return e;
+        }
+        let k = match self.kinds.iter().position(|k| k == kind) {
+            Some(k) => k,
+            None => {
+                self.kinds.push(kind.to_string());
+                self.kinds.len() - 1
+            }
+        };
+        let e = self.ids.len() as u32;
+        self.ids.push(id.to_string());
+        self.kind_of.push(k as u8);
+        self.lookup.insert(id.to_string(), e);
+        e
+    }
+
+    fn kind(&self, e: u32) -> &str {
+        &self.kinds[self.kind_of[e as usize] as usize]
+    }
+
+    /// Orders the entities by id.
+    fn sort(&mut self) {
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.ids[a as usize].cmp(&self.ids[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (i, &e) in order.iter().enumerate() {
+            rank[e as usize] = i as u32;
+        }
+        self.order = order;
+        self.rank = rank;
+    }
+}
+
+/// The `participants` rows: event ordinal, entity and role per row.
+struct Participation {
+    events: Vec<u32>,
+    entities: Vec<u32>,
+    roles_of: Vec<u16>,
+    roles: Vec<String>,
+    /// Position of each role in text order (the smaller wins when one entity took part in
+    /// one event several ways).
+    role_rank: Vec<u16>,
+}
+
+impl Participation {
+    fn read(
+        path: &Path,
+        events: &Events,
+        entities: &mut Entities,
+    ) -> Result<Participation, TimelineError> {
+        let batches = read_columns(path, &["event_id", "entity_id", "entity_type", "role"])?;
+        let mut p = Participation {
+            events: Vec::new(),
+            entities: Vec::new(),
+            roles_of: Vec::new(),
+            roles: Vec::new(),
+            role_rank: Vec::new(),
+        };
+        let mut roles: HashMap<String, u16> = HashMap::default();
+        let mut finder = EventFinder::new(events);
+        for batch in &batches {
+            let event = text_column(batch, 0, "event_id", path)?;
+            let entity = text_column(batch, 1, "entity_id", path)?;
+            let kind = text_column(batch, 2, "entity_type", path)?;
+            let role = text_column(batch, 3, "role", path)?;
+            for i in 0..batch.num_rows() {
+                // A participant of an event that is not in `events` has no timeline row
+                // (the core tables never produce one).
+                let Some(ordinal) = finder.find(event.value(i)) else {
+                    continue;
+                };
+                let r = match roles.get(role.value(i)) {
+                    Some(&r) => r,
+                    None => {
+                        let r = u16::try_from(p.roles.len()).map_err(|_| TimelineError::Read {
+                            path: path.to_path_buf(),
+                            message: "more than 65,535 distinct roles".into(),
+                        })?;
+                        p.roles.push(role.value(i).to_string());
+                        roles.insert(role.value(i).to_string(), r);
+                        r
+                    }
+                };
+                p.events.push(ordinal);
+                p.entities
+                    .push(entities.intern(entity.value(i), kind.value(i)));
+                p.roles_of.push(r);
+            }
+        }
+        let mut order: Vec<u16> = (0..p.roles.len() as u16).collect();
+        order.sort_unstable_by(|&a, &b| p.roles[a as usize].cmp(&p.roles[b as usize]));
+        p.role_rank = vec![0; order.len()];
+        for (i, &r) in order.iter().enumerate() {
+            p.role_rank[r as usize] = i as u16;
+        }
+        Ok(p)
+    }
+}
+
+/// Finds an event's ordinal by id. `participants` is written in the order of `events`, so
+/// a forward walk finds each id at or just after the previous one; if the walk loses its
+/// way, a hash map of every id takes over.
+struct EventFinder<'e> {
+    events: &'e Events,
+    at: u32,
+    map: Option<HashMap<&'e str, u32>>,
+}
+
+impl<'e> EventFinder<'e> {
+    /// How far the walk looks ahead before falling back to the map.
+    const LOOKAHEAD: u32 = 64;
+
+    fn new(events: &'e Events) -> Self {
+        EventFinder {
+            events,
+            at: 0,
+            map: None,
+        }
+    }
+
+    fn find(&mut self, id: &str) -> Option<u32> {
+        if let Some(map) = &self.map {
+            return map.get(id).copied();
+        }
+        let n = self.events.len() as u32;
+        let end = n.min(self.at.saturating_add(Self::LOOKAHEAD));
+        for o in self.at..end {
+            if self.events.id(o) == id {
+                self.at = o;
+                return Some(o);
+            }
+        }
+        let events = self.events;
+        let map: HashMap<&'e str, u32> = (0..n).map(|o| (events.id(o), o)).collect();
+        let found = map.get(id).copied();
+        self.map = Some(map);
+        found
+    }
+}
+
+/// Each person's groups, from `memberships`.
+struct Membership {
+    starts: Vec<u32>,
+    groups: Vec<u32>,
+}
+
+impl Membership {
+    fn read(path: &Path, entities: &mut Entities) -> Result<Membership, TimelineError> {
+        let batches = read_columns(path, &["person_id", "group_id"])?;
+        // Only persons who took part in events have timeline rows to share.
+        let persons = entities.ids.len();
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for batch in &batches {
+            let person = text_column(batch, 0, "person_id", path)?;
+            let group = text_column(batch, 1, "group_id", path)?;
+            for i in 0..batch.num_rows() {
+                let g = entities.intern(group.value(i), "group");
+                if let Some(&p) = entities.lookup.get(person.value(i))
+                    && (p as usize) < persons
+                {
+                    pairs.push((p, g));
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut starts = vec![0u32; persons + 1];
+        for &(p, _) in &pairs {
+            starts[p as usize + 1] += 1;
+        }
+        for i in 0..persons {
+            starts[i + 1] += starts[i];
+        }
+        Ok(Membership {
+            starts,
+            groups: pairs.into_iter().map(|(_, g)| g).collect(),
+        })
+    }
+
+    fn of(&self, person: u32) -> &[u32] {
+        let p = person as usize;
+        if p + 1 >= self.starts.len() {
+            return &[];
+        }
+        &self.groups[self.starts[p] as usize..self.starts[p + 1] as usize]
+    }
+}
+
+/// One timeline row of an entity before its columns are gathered.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    event: u32,
+    role: u16,
+}
+
+/// Every entity's rows, sorted newest first and without repeats.
+struct EntityIndex {
+    starts: Vec<usize>,
+    lens: Vec<u32>,
+    entries: Vec<Entry>,
+}
+
+impl EntityIndex {
+    fn build(
+        events: &Events,
+        entities: &Entities,
+        parts: &Participation,
+        groups: &Membership,
+    ) -> EntityIndex {
+        let n = entities.ids.len();
+        let mut starts = vec![0usize; n + 1];
+        for &p in &parts.entities {
+            starts[p as usize + 1] += 1;
+            for &g in groups.of(p) {
+                starts[g as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        let mut entries = vec![Entry { event: 0, role: 0 }; starts[n]];
+        for i in 0..parts.entities.len() {
+            let entry = Entry {
+                event: parts.events[i],
+                role: parts.roles_of[i],
+            };
+            let p = parts.entities[i];
+            entries[fill[p as usize]] = entry;
+            fill[p as usize] += 1;
+            for &g in groups.of(p) {
+                entries[fill[g as usize]] = entry;
+                fill[g as usize] += 1;
+            }
+        }
+        drop(fill);
+        let mut lens = vec![0u32; n];
+        sort_slices(events, parts, &starts, &mut entries, &mut lens);
+        EntityIndex {
+            starts,
+            lens,
+            entries,
+        }
+    }
+
+    fn rows(&self, e: u32) -> &[Entry] {
+        let start = self.starts[e as usize];
+        &self.entries[start..start + self.lens[e as usize] as usize]
+    }
+}
+
+/// Sorts each entity's slice newest first (ties by event id, then role), keeps the first
+/// row of each event (its smallest role) and records each slice's new length; on every
+/// core, each taking a run of entities with about as many rows.
+fn sort_slices(
+    events: &Events,
+    parts: &Participation,
+    starts: &[usize],
+    entries: &mut [Entry],
+    lens: &mut [u32],
+) {
+    let n = lens.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(8);
+    let total = entries.len();
+    // Cut points: the first entity of each thread's run.
+    let mut cuts = vec![0usize];
+    for t in 1..threads {
+        let target = total * t / threads;
+        let e = starts.partition_point(|&s| s < target).min(n);
+        if e > *cuts.last().unwrap_or(&0) {
+            cuts.push(e);
+        }
+    }
+    cuts.push(n);
+    cuts.dedup();
+    std::thread::scope(|scope| {
+        let mut rest_entries = entries;
+        let mut rest_lens = lens;
+        let mut consumed = 0usize;
+        for w in cuts.windows(2) {
+            let (first, last) = (w[0], w[1]);
+            let (mine, others) = rest_entries.split_at_mut(starts[last] - consumed);
+            let (my_lens, other_lens) = rest_lens.split_at_mut(last - first);
+            rest_entries = others;
+            rest_lens = other_lens;
+            let base = consumed;
+            consumed = starts[last];
+            scope.spawn(move || {
+                for (k, e) in (first..last).enumerate() {
+                    let slice = &mut mine[starts[e] - base..starts[e + 1] - base];
+                    slice.sort_unstable_by(|a, b| {
+                        let (ta, tb) = (
+                            events.times[a.event as usize],
+                            events.times[b.event as usize],
+                        );
+                        tb.cmp(&ta)
+                            .then_with(|| {
+                                if a.event == b.event {
+                                    std::cmp::Ordering::Equal
+                                } else {
+                                    events.id(a.event).cmp(events.id(b.event))
+                                }
+                            })
+                            .then_with(|| {
+                                parts.role_rank[a.role as usize]
+                                    .cmp(&parts.role_rank[b.role as usize])
+                            })
+                    });
+                    let mut kept = 0usize;
+                    for i in 0..slice.len() {
+                        if kept == 0 || slice[kept - 1].event != slice[i].event {
+                            slice[kept] = slice[i];
+                            kept += 1;
+                        }
+                    }
+                    my_lens[k] = kept as u32;
+                }
+            });
+        }
+    });
+}
+
+/// Who took part in each event, ordered by entity id then role (the `participants` JSON).
+struct EventParticipants {
+    starts: Vec<u32>,
+    who: Vec<(u32, u16)>,
+}
+
+impl EventParticipants {
+    fn build(events: &Events, entities: &Entities, parts: &Participation) -> EventParticipants {
+        let n = events.len();
+        let mut starts = vec![0u32; n + 1];
+        for &e in &parts.events {
+            starts[e as usize + 1] += 1;
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        let mut who = vec![(0u32, 0u16); parts.events.len()];
+        for i in 0..parts.events.len() {
+            let e = parts.events[i] as usize;
+            who[fill[e] as usize] = (parts.entities[i], parts.roles_of[i]);
+            fill[e] += 1;
+        }
+        for e in 0..n {
+            let slice = &mut who[starts[e] as usize..starts[e + 1] as usize];
+            if slice.len() > 1 {
+                slice.sort_unstable_by_key(|&(x, r)| {
+                    (entities.rank[x as usize], parts.role_rank[r as usize])
+                });
+            }
+        }
+        EventParticipants { starts, who }
+    }
+
+    fn of(&self, event: u32) -> &[(u32, u16)] {
+        let e = event as usize;
+        &self.who[self.starts[e] as usize..self.starts[e + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, Int64Array, TimestampMicrosecondArray};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    fn write(path: &Path, batch: RecordBatch) {
+        let file = File::create(path).expect("create");
+        let mut w = ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+        w.write(&batch).expect("write");
+        w.close().expect("close");
+    }
+
+    fn texts(v: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    /// Three events; participants listed out of the events' order (so the walk gives way
+    /// to the map), one person in two roles, one participant of an unknown event; two
+    /// persons in one group.
+    fn timeline_of(participants: &[(&str, &str, &str)]) -> Vec<(String, String, String, String)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (ev, pa, me) = (
+            dir.path().join("events.parquet"),
+            dir.path().join("participants.parquet"),
+            dir.path().join("memberships.parquet"),
+        );
+        let none = || -> ArrayRef { Arc::new(StringArray::from(vec![None::<&str>; 3])) };
+        write(
+            &ev,
+            RecordBatch::try_new(
+                schema::events(),
+                vec![
+                    texts(&["e1", "e2", "e3"]),
+                    texts(&["app", "app", "billing"]),
+                    texts(&["k1", "k2", "k3"]),
+                    Arc::new(
+                        TimestampMicrosecondArray::from(vec![10, 30, 30]).with_timezone("UTC"),
+                    ),
+                    texts(&["login", "login", "invoice_paid"]),
+                    none(),
+                    Arc::new(Float64Array::from(vec![None, None, Some(9.5)])),
+                    none(),
+                    none(),
+                ],
+            )
+            .expect("events"),
+        );
+        let column =
+            |i: usize| -> Vec<&str> { participants.iter().map(|p| [p.0, p.1, p.2][i]).collect() };
+        write(
+            &pa,
+            RecordBatch::try_new(
+                schema::participants(),
+                vec![
+                    texts(&column(0)),
+                    texts(&column(1)),
+                    texts(&vec!["person"; participants.len()]),
+                    texts(&column(2)),
+                ],
+            )
+            .expect("participants"),
+        );
+        write(
+            &me,
+            RecordBatch::try_new(
+                schema::memberships(),
+                vec![
+                    texts(&["p_ann", "p_bob"]),
+                    texts(&["g_acme", "g_acme"]),
+                    texts(&["company", "company"]),
+                    Arc::new(
+                        TimestampMicrosecondArray::from(vec![None, None]).with_timezone("UTC"),
+                    ),
+                    Arc::new(
+                        TimestampMicrosecondArray::from(vec![None, None]).with_timezone("UTC"),
+                    ),
+                    Arc::new(Int64Array::from(vec![1, 1])),
+                ],
+            )
+            .expect("memberships"),
+        );
+        let inputs = TimelineInputs {
+            events: &ev,
+            participants: &pa,
+            memberships: &me,
+        };
+        let mut out = Vec::new();
+        let rows = build_timeline(inputs, 2, &mut |b| {
+            assert!(b.num_rows() <= 2, "batches hold at most the rows asked for");
+            assert_eq!(b.schema(), timeline_schema());
+            let col = |name: &str| {
+                b.column_by_name(name)
+                    .expect("column")
+                    .as_string::<i32>()
+                    .clone()
+            };
+            let (entity, event, role, who) = (
+                col("entity_id"),
+                col("event_id"),
+                col("role"),
+                col("participants"),
+            );
+            for i in 0..b.num_rows() {
+                out.push((
+                    entity.value(i).to_string(),
+                    event.value(i).to_string(),
+                    role.value(i).to_string(),
+                    who.value(i).to_string(),
+                ));
+            }
+            Ok(())
+        })
+        .expect("built");
+        assert_eq!(rows as usize, out.len());
+        out
+    }
+
+    #[test]
+    fn rows_are_clustered_by_entity_newest_first_with_groups_and_participants() {
+        let in_order = [
+            ("e1", "p_bob", "user"),
+            ("e2", "p_ann", "user"),
+            ("e3", "p_bob", "payer"),
+            ("e3", "p_bob", "customer"),
+            ("e3", "p_ann", "to"),
+        ];
+        // The same rows shuffled, and one of an event that does not exist.
+        let shuffled = [
+            ("e3", "p_bob", "payer"),
+            ("e1", "p_bob", "user"),
+            ("e9", "p_cid", "user"),
+            ("e3", "p_ann", "to"),
+            ("e2", "p_ann", "user"),
+            ("e3", "p_bob", "customer"),
+        ];
+        let expected: Vec<(&str, &str, &str)> = vec![
+            // The group: its members' events once each, newest first, ties by event id,
+            // the smallest role of any member.
+            ("g_acme", "e2", "user"),
+            ("g_acme", "e3", "customer"),
+            ("g_acme", "e1", "user"),
+            ("p_ann", "e2", "user"),
+            ("p_ann", "e3", "to"),
+            // Bob took part in e3 twice: one row, the smaller role.
+            ("p_bob", "e3", "customer"),
+            ("p_bob", "e1", "user"),
+        ];
+        for input in [&in_order[..], &shuffled[..]] {
+            let got = timeline_of(input);
+            let short: Vec<(&str, &str, &str)> = got
+                .iter()
+                .map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str()))
+                .collect();
+            assert_eq!(short, expected);
+            let e3 = &got
+                .iter()
+                .find(|r| r.0 == "p_ann" && r.1 == "e3")
+                .expect("e3")
+                .3;
+            assert_eq!(
+                e3,
+                r#"[{"id":"p_ann","type":"person","role":"to"},{"id":"p_bob","type":"person","role":"customer"},{"id":"p_bob","type":"person","role":"payer"}]"#
+            );
+        }
+    }
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_controls() {
+        let mut s = String::new();
+        push_json_string(&mut s, "a\"b\\c\n\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\n\u0001é""#);
+        let parsed: String = serde_json::from_str(&s).expect("valid JSON");
+        assert_eq!(parsed, "a\"b\\c\n\u{1}é");
+    }
+}
