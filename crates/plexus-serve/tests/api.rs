@@ -28,29 +28,17 @@ fn demo(persons: usize) -> Demo {
 }
 
 /// Rows of a SQL query over the demo's warehouse, as JSON objects.
-fn sql(root: &Path, query: &str) -> Vec<Value> {
-    let project = plexus_config::Project::load(root).expect("project");
-    runtime().block_on(async {
-        let ctx = plexus_build::open_warehouse(&project)
-            .await
-            .expect("warehouse");
-        let batches = ctx
-            .sql(query)
-            .await
-            .expect("sql")
-            .collect()
-            .await
-            .expect("collect");
-        let mut out = Vec::new();
-        let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut out);
-        let refs: Vec<&_> = batches.iter().collect();
-        writer.write_batches(&refs).expect("json");
-        writer.finish().expect("json");
-        if out.is_empty() {
-            return Vec::new();
-        }
-        serde_json::from_slice::<Vec<Value>>(&out).expect("parse")
-    })
+fn sql(root: &Path, sql: &str) -> Vec<Value> {
+    let batches = common::query(root, sql);
+    let mut out = Vec::new();
+    let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut out);
+    let refs: Vec<&_> = batches.iter().collect();
+    writer.write_batches(&refs).expect("json");
+    writer.finish().expect("json");
+    if out.is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_slice::<Vec<Value>>(&out).expect("parse")
 }
 
 fn agent() -> ureq::Agent {

@@ -8,29 +8,17 @@ use std::process::Command;
 
 mod common;
 
-use common::{build, runtime, start};
+use common::{build, start};
 
 fn first_row(root: &Path, query: &str) -> Vec<String> {
-    let project = plexus_config::Project::load(root).expect("project");
-    runtime().block_on(async {
-        let ctx = plexus_build::open_warehouse(&project)
-            .await
-            .expect("warehouse");
-        let batches = ctx
-            .sql(query)
-            .await
-            .expect("sql")
-            .collect()
-            .await
-            .expect("rows");
-        let batch = batches.iter().find(|b| b.num_rows() > 0).expect("a row");
-        (0..batch.num_columns())
-            .map(|c| {
-                datafusion::arrow::util::display::array_value_to_string(batch.column(c), 0)
-                    .expect("text")
-            })
-            .collect()
-    })
+    let batches = common::query(root, query);
+    let batch = batches.iter().find(|b| b.num_rows() > 0).expect("a row");
+    (0..batch.num_columns())
+        .map(|c| {
+            datafusion::arrow::util::display::array_value_to_string(batch.column(c), 0)
+                .expect("text")
+        })
+        .collect()
 }
 
 #[test]

@@ -7,6 +7,22 @@ use std::time::Duration;
 
 use plexus_serve::{ServeOptions, serve};
 
+/// The batches of a SQL query over the built warehouse of the project at `root`.
+pub fn query(root: &Path, sql: &str) -> Vec<datafusion::arrow::array::RecordBatch> {
+    let project = plexus_config::Project::load(root).expect("project");
+    runtime().block_on(async {
+        let ctx = plexus_build::open_warehouse(&project)
+            .await
+            .expect("warehouse");
+        ctx.sql(sql)
+            .await
+            .expect("sql")
+            .collect()
+            .await
+            .expect("rows")
+    })
+}
+
 /// A two-thread runtime.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
