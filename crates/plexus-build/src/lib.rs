@@ -432,13 +432,36 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     clock.lap("write warehouse");
 
     observer.stage("build timeline", None);
-    let rows = write_timeline(&staging)?;
+    let summary = write_timeline(&staging, &project.config)?;
     register_parquet(&ctx, "timeline", &staging.table_path("timeline")).await?;
     reports.push(TableReport {
         name: "timeline".to_string(),
-        rows,
+        rows: summary.rows,
         kind: "core",
     });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let fact_tables = summary
+        .fact_tables(
+            &staging.table_path("persons"),
+            &staging.table_path("groups"),
+            now,
+        )
+        .map_err(|e| BuildError::Profile {
+            name: "person_facts",
+            message: e.to_string(),
+        })?;
+    drop(summary);
+    for (name, batch) in fact_tables {
+        let rows = staging.write_table(name, batch.schema(), std::slice::from_ref(&batch))?;
+        register_parquet(&ctx, name, &staging.table_path(name)).await?;
+        reports.push(TableReport {
+            name: name.to_string(),
+            rows,
+            kind: "core",
+        });
+    }
     observer.finish();
     clock.lap("build timeline");
 
@@ -551,13 +574,18 @@ async fn build_profiles(
     Ok(())
 }
 
-/// Builds `timeline` from the core tables in staging and writes it in the lookup layout:
-/// one thread gathers each batch while this one encodes the previous. An empty timeline is
+/// Builds `timeline` from the core tables in staging, with every entity's facts, and writes
+/// it in the lookup layout: one thread gathers each batch while this one encodes the previous. An empty timeline is
 /// still a file, with its columns.
-fn write_timeline(staging: &Staging) -> Result<u64, BuildError> {
+fn write_timeline(
+    staging: &Staging,
+    config: &plexus_config::ProjectConfig,
+) -> Result<profiles::timeline::TimelineSummary, BuildError> {
+    use profiles::facts::FactRule;
     use profiles::timeline::{
         TIMELINE_BATCH_ROWS, TimelineInputs, build_timeline, timeline_schema,
     };
+    let rules = FactRule::from_config(config);
     let (events, participants, memberships) = (
         staging.table_path("events"),
         staging.table_path("participants"),
@@ -575,7 +603,7 @@ fn write_timeline(staging: &Staging) -> Result<u64, BuildError> {
     let (send, receive) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
-            build_timeline(inputs, TIMELINE_BATCH_ROWS, &mut |batch| {
+            build_timeline(inputs, rules, TIMELINE_BATCH_ROWS, &mut |batch| {
                 send.send(batch)
                     .map_err(|_| "the timeline writer stopped".to_string())
             })
@@ -592,9 +620,8 @@ fn write_timeline(staging: &Staging) -> Result<u64, BuildError> {
         let built = producer
             .join()
             .map_err(|_| fail("the timeline builder panicked".into()))?;
-        let rows = written?;
-        built.map_err(|e| fail(e.to_string()))?;
-        Ok(rows)
+        written?;
+        built.map_err(|e| fail(e.to_string()))
     })
 }
 

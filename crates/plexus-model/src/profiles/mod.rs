@@ -4,19 +4,21 @@
 //! aggregates) and `power_users` (who stands out in each group).
 //!
 //! `timeline` is built in Rust ([`timeline`]: a sort of a narrow index, then a gather of
-//! each event's columns); the others are one SQL statement each, generated from
-//! `plexus.yml` and run in [`PROFILE_TABLES`] order, each reading the tables before it.
+//! each event's columns), and the facts in the same pass ([`facts`]); `current_traits` and
+//! `power_users` are one SQL statement each, generated from `plexus.yml` and run in
+//! [`PROFILE_TABLES`] order, each reading the tables before it.
 
+pub mod facts;
 pub mod timeline;
 
-use plexus_config::{FactAgg, FactConfig, ProjectConfig, Survivorship};
+use plexus_config::{ProjectConfig, Survivorship};
 
 /// The profile tables in the order they are built (each may read the ones before it).
 pub const PROFILE_TABLES: &[&str] = &[
     "timeline",
-    "current_traits",
     "person_facts",
     "group_facts",
+    "current_traits",
     "power_users",
 ];
 
@@ -29,21 +31,13 @@ pub struct ProfileQuery {
     pub sql: String,
 }
 
-/// The profile queries of a project, in build order (every profile table but `timeline`,
-/// which [`timeline::build_timeline`] builds before them).
+/// The profile queries of a project, in build order (`current_traits` and `power_users`;
+/// [`timeline::build_timeline`] builds the timeline and the facts before them).
 pub fn queries(config: &ProjectConfig) -> Vec<ProfileQuery> {
     vec![
         ProfileQuery {
             name: "current_traits",
             sql: current_traits_sql(config),
-        },
-        ProfileQuery {
-            name: "person_facts",
-            sql: facts_sql(config, Entity::Person),
-        },
-        ProfileQuery {
-            name: "group_facts",
-            sql: facts_sql(config, Entity::Group),
         },
         ProfileQuery {
             name: "power_users",
@@ -114,97 +108,6 @@ fn current_traits_sql(config: &ProjectConfig) -> String {
     FROM traits WHERE value IS NOT NULL
 ) WHERE pick = 1
 ORDER BY entity_id, name"
-    )
-}
-
-/// Persons or groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Entity {
-    Person,
-    Group,
-}
-
-/// The condition selecting a fact's events, over `timeline` columns.
-fn fact_filter(fact: &FactConfig) -> String {
-    let mut conds = Vec::new();
-    if !fact.events.is_empty() {
-        let names: Vec<String> = fact.events.iter().map(|e| lit(&e.value)).collect();
-        conds.push(format!("name IN ({})", names.join(", ")));
-    }
-    if !fact.sources.is_empty() {
-        let names: Vec<String> = fact.sources.iter().map(|e| lit(&e.value)).collect();
-        conds.push(format!("source IN ({})", names.join(", ")));
-    }
-    if conds.is_empty() {
-        "true".into()
-    } else {
-        conds.join(" AND ")
-    }
-}
-
-/// The aggregate expression of one declared fact.
-fn fact_expr(fact: &FactConfig) -> String {
-    let cond = fact_filter(fact);
-    let value = format!("CASE WHEN {cond} THEN value END");
-    let ordered = |dir: &str| {
-        format!(
-            "first_value({value} ORDER BY CASE WHEN {cond} AND value IS NOT NULL THEN 0 ELSE 1 END, timestamp {dir}, event_id)"
-        )
-    };
-    match fact.agg.value {
-        FactAgg::Count => format!("CAST(sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS DOUBLE)"),
-        FactAgg::Sum => format!("coalesce(sum({value}), 0.0)"),
-        FactAgg::Avg => format!("avg({value})"),
-        FactAgg::Min => format!("min({value})"),
-        FactAgg::Max => format!("max({value})"),
-        FactAgg::First => ordered("ASC"),
-        FactAgg::Last => ordered("DESC"),
-    }
-}
-
-/// `person_facts` or `group_facts`: the built-in facts then each declared one, one row per
-/// entity (entities without events have zero counts and null times).
-fn facts_sql(config: &ProjectConfig, entity: Entity) -> String {
-    let (table, id, kind) = match entity {
-        Entity::Person => ("persons", "person_id", "person"),
-        Entity::Group => ("groups", "group_id", "group"),
-    };
-    let mut agg = vec![
-        "min(timestamp) AS first_seen".to_string(),
-        "max(timestamp) AS last_seen".to_string(),
-        "count(*) AS events".to_string(),
-        "count(DISTINCT source) AS sources".to_string(),
-    ];
-    let mut outer = vec![
-        format!("e.{id}"),
-        "f.first_seen".into(),
-        "f.last_seen".into(),
-        "CAST(floor((CAST(to_unixtime(now()) AS DOUBLE) - CAST(to_unixtime(f.last_seen) AS DOUBLE)) / 86400.0) AS BIGINT) AS days_since_last_seen".into(),
-        "coalesce(f.events, 0) AS events".into(),
-        "coalesce(f.sources, 0) AS sources".into(),
-    ];
-    for (name, fact) in &config.facts {
-        agg.push(format!("{} AS \"{name}\"", fact_expr(fact)));
-        let zero = matches!(fact.agg.value, FactAgg::Count | FactAgg::Sum);
-        outer.push(if zero {
-            format!("coalesce(f.\"{name}\", 0.0) AS \"{name}\"")
-        } else {
-            format!("f.\"{name}\"")
-        });
-    }
-    if entity == Entity::Group {
-        outer.push("e.members".into());
-    }
-    format!(
-        "WITH f AS (
-    SELECT entity_id, {agg}
-    FROM timeline WHERE entity_type = '{kind}' GROUP BY entity_id
-)
-SELECT {outer}
-FROM {table} e LEFT JOIN f ON f.entity_id = e.{id}
-ORDER BY e.{id}",
-        agg = agg.join(", "),
-        outer = outer.join(", "),
     )
 }
 

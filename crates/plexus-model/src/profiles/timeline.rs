@@ -17,13 +17,16 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, StringBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, StringBuilder,
+};
 use datafusion::arrow::compute::{cast, interleave};
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use foldhash::HashMap;
 
+use super::facts::{EntityFacts, EventFacts, FactRule};
 use crate::entities::schema;
 
 /// Rows per batch handed to the writer (the lookup layout's row group).
@@ -85,13 +88,83 @@ const EVENT_COLUMNS: [&str; 9] = [
     "properties",
 ];
 
+/// What the timeline pass leaves besides the table: its row count and every entity's facts.
+pub struct TimelineSummary {
+    /// Rows emitted.
+    pub rows: u64,
+    /// Built-in and declared facts of every entity with timeline rows.
+    pub facts: EntityFacts,
+    lookup: HashMap<String, u32>,
+}
+
+impl TimelineSummary {
+    /// The timeline entity of a person or group id, if it has any rows.
+    pub fn entity(&self, id: &str) -> Option<u32> {
+        self.lookup.get(id).copied()
+    }
+
+    /// `person_facts` and `group_facts`: one row per person of `persons.parquet` and per
+    /// group of `groups.parquet`, ordered by id; `days_since_last_seen` counts from
+    /// `now_micros`.
+    pub fn fact_tables(
+        &self,
+        persons: &Path,
+        groups: &Path,
+        now_micros: i64,
+    ) -> Result<[(&'static str, RecordBatch); 2], TimelineError> {
+        let fail = |path: &Path| {
+            let path = path.to_path_buf();
+            move |message: String| TimelineError::Read { path, message }
+        };
+        let batches = read_columns(persons, &["person_id"])?;
+        let mut ids: Vec<&str> = Vec::new();
+        for b in &batches {
+            ids.extend(text_column(b, 0, "person_id", persons)?.iter().flatten());
+        }
+        ids.sort_unstable();
+        let schema = self.facts.schema("person_id", false);
+        let person_facts = self
+            .facts
+            .table(schema, &ids, |id| self.entity(id), None, now_micros)
+            .map_err(fail(persons))?;
+
+        let batches = read_columns(groups, &["group_id", "members"])?;
+        let mut rows: Vec<(&str, i64)> = Vec::new();
+        for b in &batches {
+            let id = text_column(b, 0, "group_id", groups)?;
+            let members =
+                cast(b.column(1), &DataType::Int64).map_err(|e| fail(groups)(e.to_string()))?;
+            let members = members.as_primitive::<Int64Type>().clone();
+            for i in 0..b.num_rows() {
+                rows.push((id.value(i), members.value(i)));
+            }
+        }
+        rows.sort_unstable();
+        let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let members = rows.iter().map(|r| r.1).collect();
+        let schema = self.facts.schema("group_id", true);
+        let group_facts = self
+            .facts
+            .table(
+                schema,
+                &ids,
+                |id| self.entity(id),
+                Some(members),
+                now_micros,
+            )
+            .map_err(fail(groups))?;
+        Ok([("person_facts", person_facts), ("group_facts", group_facts)])
+    }
+}
+
 /// Builds the timeline and hands it to `emit` in batches of at most `batch_rows` rows, in
-/// the table's order; returns the rows emitted.
+/// the table's order, aggregating the facts of `rules` (and the built-in ones) on the way.
 pub fn build_timeline(
     inputs: TimelineInputs<'_>,
+    rules: Vec<FactRule>,
     batch_rows: usize,
     emit: &mut dyn FnMut(RecordBatch) -> Result<(), String>,
-) -> Result<u64, TimelineError> {
+) -> Result<TimelineSummary, TimelineError> {
     let events = Events::read(inputs.events)?;
     let mut entities = Entities::default();
     let parts = Participation::read(inputs.participants, &events, &mut entities)?;
@@ -110,6 +183,33 @@ pub fn build_timeline(
         })
         .collect();
 
+    let event_facts = EventFacts::new(
+        &rules,
+        events.batches.iter().flat_map(|b| {
+            let (source, name) = (
+                b.column(2).as_string::<i32>(),
+                b.column(4).as_string::<i32>(),
+            );
+            (0..b.num_rows()).map(move |i| (source.value(i), name.value(i)))
+        }),
+        events.len(),
+    );
+    let mut facts = EntityFacts::new(rules, entities.ids.len(), &event_facts);
+    let values: Vec<&Float64Array> = events
+        .batches
+        .iter()
+        .map(|b| {
+            b.column(6)
+                .as_primitive_opt::<Float64Type>()
+                .ok_or_else(|| events.error("column `value` is not a float".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    let value = |ordinal: u32| {
+        let (b, r) = events.locate(ordinal);
+        let v = values[b];
+        (!v.is_null(r)).then(|| v.value(r))
+    };
+
     let mut rows = 0u64;
     let mut batch = Vec::with_capacity(batch_rows.max(1));
     let mut flush = |batch: &mut Vec<(u32, u32, u16)>| -> Result<(), TimelineError> {
@@ -124,6 +224,14 @@ pub fn build_timeline(
         emit(out).map_err(TimelineError::Sink)
     };
     for &entity in &entities.order {
+        facts.observe(
+            entity,
+            index
+                .rows(entity)
+                .iter()
+                .map(|en| (en.event, events.times[en.event as usize], value(en.event))),
+            &event_facts,
+        );
         for entry in index.rows(entity) {
             batch.push((entity, entry.event, entry.role));
             if batch.len() >= batch_rows.max(1) {
@@ -132,7 +240,11 @@ pub fn build_timeline(
         }
     }
     flush(&mut batch)?;
-    Ok(rows)
+    Ok(TimelineSummary {
+        rows,
+        facts,
+        lookup: entities.lookup,
+    })
 }
 
 /// Builds one output batch from `(entity, event, role)` rows.
@@ -793,7 +905,7 @@ mod tests {
             memberships: &me,
         };
         let mut out = Vec::new();
-        let rows = build_timeline(inputs, 2, &mut |b| {
+        let summary = build_timeline(inputs, Vec::new(), 2, &mut |b| {
             assert!(b.num_rows() <= 2, "batches hold at most the rows asked for");
             assert_eq!(b.schema(), timeline_schema());
             let col = |name: &str| {
@@ -819,7 +931,7 @@ mod tests {
             Ok(())
         })
         .expect("built");
-        assert_eq!(rows as usize, out.len());
+        assert_eq!(summary.rows as usize, out.len());
         out
     }
 
