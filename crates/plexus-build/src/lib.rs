@@ -430,6 +430,13 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     });
     observer.finish();
     clock.lap("write warehouse");
+    // The identity graph and the in-memory core tables are on disk now: free them before
+    // the timeline, the build's largest working set.
+    let counts = collected.counts.clone();
+    drop(collected);
+    drop(tables);
+    drop(rules);
+    drop(redirects);
 
     observer.stage("build timeline", None);
     let summary = write_timeline(&staging, &project.config)?;
@@ -492,7 +499,6 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     observer.finish();
     clock.lap("run models");
 
-    let counts = collected.counts.clone();
     let manifest = manifest(&counts, &clock.stages, &reports);
     staging.write_table("build_manifest", schema::build_manifest(), &[manifest])?;
     reports.push(TableReport {
