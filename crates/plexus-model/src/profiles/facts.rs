@@ -105,7 +105,11 @@ pub struct EntityFacts {
     sources: Vec<i64>,
     /// `rules.len()` values per entity.
     values: Vec<Option<f64>>,
+    /// Scratch of [`EntityFacts::observe`], reused from one entity to the next: which
+    /// sources the entity has (and the list of those set), and each fact's accumulator.
     seen_sources: Vec<bool>,
+    touched: Vec<u32>,
+    accs: Vec<Acc>,
 }
 
 /// What a fact accumulates over one entity's rows.
@@ -133,6 +137,8 @@ impl EntityFacts {
             sources: vec![0; entities],
             values: vec![None; entities * k],
             seen_sources: vec![false; event_facts.source_count],
+            touched: Vec::new(),
+            accs: vec![Acc::default(); k],
         }
     }
 
@@ -145,8 +151,9 @@ impl EntityFacts {
     ) {
         let e = e as usize;
         let k = self.rules.len();
-        let mut accs = vec![Acc::default(); k];
-        let mut touched: Vec<u32> = Vec::new();
+        let mut accs = std::mem::take(&mut self.accs);
+        accs.fill(Acc::default());
+        let mut touched = std::mem::take(&mut self.touched);
         let mut n = 0i64;
         for (event, t, value) in rows {
             n += 1;
@@ -181,9 +188,11 @@ impl EntityFacts {
         }
         self.events[e] = n;
         self.sources[e] = touched.len() as i64;
-        for s in touched {
+        for &s in &touched {
             self.seen_sources[s as usize] = false;
         }
+        touched.clear();
+        self.touched = touched;
         for (f, (rule, acc)) in self.rules.iter().zip(&accs).enumerate() {
             self.values[e * k + f] = match rule.agg {
                 FactAgg::Count => Some(acc.count as f64),
@@ -195,6 +204,7 @@ impl EntityFacts {
                 FactAgg::Last => acc.last,
             };
         }
+        self.accs = accs;
     }
 
     /// The columns of `person_facts` (`id_column` `person_id`) or `group_facts`
@@ -248,11 +258,11 @@ impl EntityFacts {
             time(&self.first_seen),
             time(&self.last_seen),
         ];
-        let day = 86_400_000_000i64;
+        const DAY_SECONDS: i64 = 86_400;
         let now_s = now_micros.div_euclid(1_000_000);
         columns.push(Arc::new(Int64Array::from_iter(found.iter().map(|f| {
             f.and_then(|e| self.last_seen[e])
-                .map(|t| (now_s - t.div_euclid(1_000_000)).div_euclid(day / 1_000_000))
+                .map(|t| (now_s - t.div_euclid(1_000_000)).div_euclid(DAY_SECONDS))
         }))));
         columns.push(Arc::new(Int64Array::from_iter_values(
             found.iter().map(|f| f.map_or(0, |e| self.events[e])),
