@@ -367,8 +367,16 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     clock.lap("resolve identities");
 
     observer.stage("write warehouse", None);
-    let tables = entities::build_tables(&mut collected, &rules, &resolved, &redirects, &mut sink)
-        .map_err(BuildError::Sink)?;
+    let names = entities::TraitChoice::of(&project.config, "name");
+    let tables = entities::build_tables(
+        &mut collected,
+        &rules,
+        &resolved,
+        &redirects,
+        &names,
+        &mut sink,
+    )
+    .map_err(BuildError::Sink)?;
     drop(resolved);
     // Raw rows the models read, registered from their scratch files.
     for (name, schema) in &raw {
@@ -459,8 +467,12 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
             name: "person_facts",
             message: e.to_string(),
         })?;
+    let sources = summary.sources.clone();
     drop(summary);
-    for (name, batch) in fact_tables {
+    for (name, batch) in fact_tables
+        .into_iter()
+        .chain([("timeline_sources", sources)])
+    {
         let rows = staging.write_table(name, batch.schema(), std::slice::from_ref(&batch))?;
         register_parquet(&ctx, name, &staging.table_path(name)).await?;
         reports.push(TableReport {

@@ -209,3 +209,80 @@ fn facts_traits_power_users_and_timeline_match_hand_computed_values() {
     );
     assert_eq!(group_rows, vec![vec!["5", "5"]]);
 }
+
+const ROLES_YML: &str = r#"
+name: roles
+groups:
+  workspace: {}
+sources:
+  - name: seats
+    type: csv
+    path: seats.csv
+    key: id
+    event: { timestamp: at, name: "'seat_changed'" }
+    participants:
+      - role: user
+        identifiers: { email: email }
+        traits: { name: name }
+        memberships:
+          - group: workspace
+            identifier: ws
+            role: seat
+traits:
+  name: { rule: first }
+"#;
+
+const SEATS: &str = "id,at,email,name,ws,seat
+1,2024-01-01 10:00:00,ann@acme.io,Ann First,w1,member
+2,2024-03-01 10:00:00,ann@acme.io,Ann Later,w1,admin
+3,2024-02-01 10:00:00,ann@acme.io,Ann Mid,w2,
+4,2024-02-01 10:00:00,bob@acme.io,Bob,w1,owner
+5,2024-02-01 10:00:00,bob@acme.io,Bobby,w1,billing
+";
+
+#[test]
+fn membership_roles_and_names_follow_their_rules() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    std::fs::write(root.join("plexus.yml"), ROLES_YML).expect("yml");
+    std::fs::write(root.join("seats.csv"), SEATS).expect("seats");
+    let project = plexus_config::Project::load(root).expect("project");
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(plexus_build::build(&project, &plexus_build::Silent))
+        .expect("build");
+
+    // The latest role wins (Ann became admin of w1); at one time the smaller text (Bob's
+    // two rows at the same time); an empty role is no role.
+    let roles = rows(
+        root,
+        "SELECT p.email, g.value, coalesce(m.role, '-'), m.records FROM memberships m
+         JOIN persons p ON p.person_id = m.person_id
+         JOIN group_identifiers g ON g.group_id = m.group_id
+         ORDER BY p.email, g.value",
+    );
+    assert_eq!(
+        roles,
+        vec![
+            vec!["ann@acme.io", "w1", "admin", "2"],
+            vec!["ann@acme.io", "w2", "-", "1"],
+            vec!["bob@acme.io", "w1", "billing", "2"],
+        ]
+    );
+
+    // `persons.name` is the current `name` trait by the project's rule (`first` here), not
+    // the latest observation.
+    let names = rows(
+        root,
+        "SELECT p.email, p.name, t.value FROM persons p
+         JOIN current_traits t ON t.entity_id = p.person_id AND t.name = 'name'
+         ORDER BY p.email",
+    );
+    assert_eq!(
+        names,
+        vec![
+            vec!["ann@acme.io", "Ann First", "Ann First"],
+            vec!["bob@acme.io", "Bob", "Bob"],
+        ]
+    );
+}

@@ -58,6 +58,26 @@ fn demo_builds_and_matches_the_ground_truth() {
         "F1 {} but the data allows {best}",
         eval["f1"]
     );
+
+    // Every person's and group's name is its current `name` trait (the demo's rule is a
+    // source priority, so the latest observation would often differ), and the workspace
+    // memberships carry the product's roles.
+    let checks = json_of(plexus().args(["sql", "--format", "json", "--project"]).arg(&project).arg(
+        "SELECT
+           (SELECT count(*) FROM persons p LEFT JOIN current_traits t
+              ON t.entity_id = p.person_id AND t.name = 'name'
+            WHERE p.name IS DISTINCT FROM t.value) AS persons_off,
+           (SELECT count(*) FROM groups g LEFT JOIN current_traits t
+              ON t.entity_id = g.group_id AND t.name = 'name'
+            WHERE g.name IS DISTINCT FROM t.value) AS groups_off,
+           (SELECT count(*) FROM memberships WHERE group_type = 'workspace' AND role IS NOT NULL) AS with_role,
+           (SELECT count(DISTINCT role) FROM memberships) AS roles",
+    ));
+    let row = &checks[0];
+    assert_eq!(row["persons_off"], 0, "{checks}");
+    assert_eq!(row["groups_off"], 0, "{checks}");
+    assert!(row["with_role"].as_u64().unwrap() > 0, "{checks}");
+    assert!(row["roles"].as_u64().unwrap() >= 2, "{checks}");
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub const WAREHOUSE_TABLES: &[&str] = &[
     "rejects",
     "build_manifest",
     "timeline",
+    "timeline_sources",
     "current_traits",
     "person_facts",
     "group_facts",

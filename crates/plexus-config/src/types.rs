@@ -374,6 +374,10 @@ pub struct MembershipMapping {
     pub group: Spanned<String>,
     /// SQL: the group's identifier (a domain, a workspace id).
     pub identifier: Expr,
+    /// SQL: the person's role in the group (`admin`, `member`, `billing contact`). The
+    /// latest observed role is the membership's; none mapped or all null: no role.
+    #[serde(default)]
+    pub role: Option<Expr>,
 }
 
 /// A group a row describes.

@@ -47,6 +47,8 @@ pub enum Slot {
     Trait(usize, String),
     /// Membership `m` of participant `p`: the group's identifier.
     Membership(usize, usize),
+    /// Membership `m` of participant `p`: the person's role in the group.
+    MembershipRole(usize, usize),
     /// Group `g`'s identifier.
     GroupIdentifier(usize),
     /// A trait of group `g`.
@@ -127,6 +129,13 @@ impl Layout {
                     format!("participants[{p}].memberships[{m}].identifier"),
                     &mem.identifier,
                 );
+                if let Some(role) = &mem.role {
+                    push(
+                        Slot::MembershipRole(p, m),
+                        format!("participants[{p}].memberships[{m}].role"),
+                        role,
+                    );
+                }
             }
         }
         for (g, group) in source.groups.iter().enumerate() {

@@ -409,7 +409,7 @@ async fn person(
         let Some(ge) = s.entity(gid) else { continue };
         let mut g = entity_summary(&s, ge);
         g["group_type"] = Value::String(mtype.str(mr as usize).to_string());
-        for c in ["first_seen", "last_seen", "records"] {
+        for c in ["role", "first_seen", "last_seen", "records"] {
             if let Ok(a) = m.column(c) {
                 g[format!("member_{c}")] = json_value(a.as_ref(), mr as usize);
             }
@@ -429,8 +429,17 @@ async fn person(
         "traits": traits_json(&s, e),
         "groups": groups,
         "facts": facts_json(&s, pf, pf_rows.of(e)),
+        "sources": sources_json(&s, e),
         "timeline": format!("/api/persons/{id}/timeline"),
     }))
+}
+
+/// The sources of entity `e`'s timeline with its events from each, by name.
+fn sources_json(s: &Snapshot, e: u32) -> Vec<Value> {
+    s.sources
+        .of(e)
+        .map(|(name, events)| json!({"name": name, "events": events}))
+        .collect()
 }
 
 /// Members shown on a group page at most.
@@ -523,7 +532,7 @@ async fn group(
             continue;
         }
         let mut v = entity_summary(&s, pe);
-        for c in ["first_seen", "last_seen", "records"] {
+        for c in ["role", "first_seen", "last_seen", "records"] {
             if let Ok(a) = m.column(c) {
                 v[format!("member_{c}")] = json_value(a.as_ref(), mr as usize);
             }
@@ -557,6 +566,7 @@ async fn group(
         "identifiers": identifiers,
         "traits": traits_json(&s, e),
         "facts": facts_json(&s, gf, gf_rows.of(e)),
+        "sources": sources_json(&s, e),
         "power_users": power,
         "members": members,
         "related_groups": related,

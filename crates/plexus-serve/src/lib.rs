@@ -21,6 +21,7 @@ use std::time::Duration;
 use plexus_config::{BUILTIN_FACTS, Project};
 
 mod api;
+mod facets;
 mod openapi;
 mod params;
 mod search;

@@ -30,6 +30,10 @@ fn schemas() -> Value {
         "Entity": {"type": "object", "properties": {
             "type": {"enum": ["person", "group"]}, "id": {"type": "string"}, "name": {"type": ["string", "null"]},
             "subtitle": {"type": ["string", "null"]}, "group_type": {"type": "string"}, "last_seen": {"type": ["string", "null"], "format": "date-time"}}},
+        "Membership": {"description": "An entity with the membership that links it: the person's role in the group (null: none mapped) and the evidence.",
+            "allOf": [{"$ref": "#/components/schemas/Entity"}, {"type": "object", "properties": {
+            "member_role": {"type": ["string", "null"]}, "member_first_seen": {"type": ["string", "null"], "format": "date-time"},
+            "member_last_seen": {"type": ["string", "null"], "format": "date-time"}, "member_records": {"type": "integer"}}}]},
         "Search": {"type": "object", "properties": {"query": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Entity"}}}},
         "Fact": {"type": "object", "properties": {"name": {"type": "string"}, "value": {}, "format": {"type": "string"}, "description": {"type": ["string", "null"]}}},
         "Trait": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}, "source": {"type": "string"},
@@ -37,10 +41,10 @@ fn schemas() -> Value {
         "Person": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
             "identifiers": {"type": "array", "items": {"type": "object"}}, "traits": {"type": "array", "items": {"$ref": "#/components/schemas/Trait"}},
-            "groups": {"type": "array", "items": {"$ref": "#/components/schemas/Entity"}}, "facts": {"type": "array", "items": {"$ref": "#/components/schemas/Fact"}}}},
+            "groups": {"type": "array", "items": {"$ref": "#/components/schemas/Membership"}}, "facts": {"type": "array", "items": {"$ref": "#/components/schemas/Fact"}}}},
         "Group": {"type": "object", "properties": {
             "id": {"type": "string"}, "group_type": {"type": "string"}, "key": {"type": "string"}, "name": {"type": ["string", "null"]},
-            "members": {"type": "array", "items": {"$ref": "#/components/schemas/Entity"}}, "power_users": {"type": "array", "items": {"type": "object"}},
+            "members": {"type": "array", "items": {"$ref": "#/components/schemas/Membership"}}, "power_users": {"type": "array", "items": {"type": "object"}},
             "facts": {"type": "array", "items": {"$ref": "#/components/schemas/Fact"}}, "related_groups": {"type": "array", "items": {"$ref": "#/components/schemas/Entity"}}}},
         "Timeline": {"type": "object", "properties": {
             "id": {"type": "string"}, "total": {"type": "integer"}, "next_cursor": {"type": ["string", "null"]},

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::ServeError;
+use crate::facets::SourceFacets;
 use crate::search::SearchIndex;
 use crate::tables::{Grouped, Table, Text};
 use crate::timeline::TimelineFile;
@@ -54,6 +55,8 @@ pub struct Snapshot {
     pub group_facts: (Table, Grouped),
     /// `power_users` rows by group entity.
     pub power_users: (Table, Grouped),
+    /// Each entity's sources with its events from each (`timeline_sources`).
+    pub sources: SourceFacets,
     /// `id_redirects`: old person id -> current id.
     pub redirects: HashMap<String, String>,
     /// `build_manifest`.
@@ -120,6 +123,7 @@ impl Snapshot {
         let person_facts = by(Table::read(dir, "person_facts")?, "person_id")?;
         let group_facts = by(Table::read(dir, "group_facts")?, "group_id")?;
         let power_users = by(Table::read(dir, "power_users")?, "group_id")?;
+        let sources = SourceFacets::load(dir, n, |id| ids.get(id).copied())?;
         let redirect_table = Table::read(dir, "id_redirects")?;
         let (old, new) = (
             redirect_table.text("old_id")?,
@@ -156,6 +160,7 @@ impl Snapshot {
             person_facts,
             group_facts,
             power_users,
+            sources,
             redirects,
             manifest,
             facts,

@@ -2,7 +2,7 @@
 //! HTTP client. Expected values come from SQL over the same warehouse (DataFusion), not
 //! from the server's own code.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -215,6 +215,26 @@ fn search_profiles_and_timelines_match_the_warehouse() {
             .is_some_and(|p| p.iter().any(|x| x["id"] == person.as_str()))
     }));
 
+    // The profile's sources: each source of the timeline once, by name, with its events.
+    let mut per_source: BTreeMap<String, u64> = BTreeMap::new();
+    for i in &items {
+        *per_source
+            .entry(i["source"].as_str().expect("source").to_string())
+            .or_default() += 1;
+    }
+    let offered: BTreeMap<String, u64> = profile["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().expect("name").to_string(),
+                s["events"].as_u64().expect("events"),
+            )
+        })
+        .collect();
+    assert_eq!(offered, per_source);
+
     // Filtered to one source.
     let source = items[0]["source"].as_str().expect("source").to_string();
     let filtered = all_pages(addr, &base, &format!("&source={source}"), 5);
@@ -263,6 +283,28 @@ fn search_profiles_and_timelines_match_the_warehouse() {
             .iter()
             .any(|m| m["id"] == person.as_str())
     );
+    let group_sources: u64 = group["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .map(|s| s["events"].as_u64().expect("events"))
+        .sum();
+    // Each member's role, as `memberships` holds it (null where none was mapped).
+    let roles = sql(
+        &d.root,
+        &format!("SELECT person_id, role FROM memberships WHERE group_id = '{company}'"),
+    );
+    for m in group["members"].as_array().expect("members") {
+        let row = roles
+            .iter()
+            .find(|r| r["person_id"] == m["id"])
+            .expect("a membership row");
+        assert_eq!(
+            m["member_role"],
+            row.get("role").cloned().unwrap_or(Value::Null),
+            "{m}"
+        );
+    }
     let power: Vec<&str> = group["power_users"]
         .as_array()
         .expect("power")
@@ -284,6 +326,23 @@ fn search_profiles_and_timelines_match_the_warehouse() {
         ids(&group_items).into_iter().collect::<HashSet<_>>(),
         expected
     );
+    assert_eq!(group_sources, group_items.len() as u64);
+
+    // A workspace lists its members with their roles in the product.
+    let workspace = sql(
+        &d.root,
+        "SELECT group_id, person_id, role FROM memberships
+         WHERE group_type = 'workspace' AND role IS NOT NULL ORDER BY group_id, person_id LIMIT 1",
+    );
+    let ws = workspace[0]["group_id"].as_str().expect("workspace");
+    let (_, ws_profile) = get(addr, &format!("/api/groups/{ws}"));
+    let member = ws_profile["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["id"] == workspace[0]["person_id"])
+        .expect("the member is listed");
+    assert_eq!(member["member_role"], workspace[0]["role"]);
 
     // Sources and the OpenAPI document.
     let (_, sources) = get(addr, "/api/sources");

@@ -201,7 +201,7 @@ async function personPage(id) {
   const p = await api(`/api/persons/${encodeURIComponent(id)}`);
   if (p.id !== id) history.replaceState(null, "", `/person/${encodeURIComponent(p.id)}`);
   document.title = `${p.name || p.email || p.id} · Plexus`;
-  const companies = p.groups.map((g) => `<a class="chip" data-link href="/group/${encodeURIComponent(g.id)}">${esc(g.group_type)}: ${esc(g.name || g.subtitle)}</a>`).join("");
+  const companies = p.groups.map((g) => `<a class="chip" data-link href="/group/${encodeURIComponent(g.id)}">${esc(g.group_type)}: ${esc(g.name || g.subtitle)}${g.member_role ? ` <span class="muted">· ${esc(g.member_role)}</span>` : ""}</a>`).join("");
   main.innerHTML = `<div class="card profile-head"><h1>${esc(p.name || p.email || p.id)}</h1>
     <div class="sub">${esc(p.email || "")} · first seen ${fmtDate(p.first_seen)} · ${esc(p.id)}</div>
     <div class="chips">${companies}</div>${factsHtml(p.facts, KEY_FACTS)}</div>
@@ -209,7 +209,7 @@ async function personPage(id) {
     <div><div class="card"><h2>Facts</h2>${factsHtml(p.facts)}</div>
     <div class="card"><h2>Traits</h2>${traitsHtml(p.traits)}</div>
     <div class="card"><h2>Identifiers</h2>${identifiersHtml(p.identifiers)}</div></div></div>`;
-  await timeline(document.getElementById("timeline"), `/api/persons/${encodeURIComponent(p.id)}/timeline`, p.id);
+  await timeline(document.getElementById("timeline"), `/api/persons/${encodeURIComponent(p.id)}/timeline`, p.id, p.sources);
 }
 
 async function groupPage(id) {
@@ -217,30 +217,34 @@ async function groupPage(id) {
   document.title = `${g.name || g.key} · Plexus`;
   const power = g.power_users.map((u) => `<tr><td>${esc(label(u.kind))}</td><td><a data-link href="/person/${encodeURIComponent(u.person.id)}">${esc(u.person.name || u.person.id)}</a></td>
     <td class="num">${u.value === null ? fmtDate(u.member_since) : num(u.value)}</td></tr>`).join("");
+  // The role column only where the mapping gives roles (workspaces, not email domains).
+  const roles = g.members.some((m) => m.member_role);
   const members = g.members.map((m) => `<tr><td><a data-link href="/person/${encodeURIComponent(m.id)}">${esc(m.name || m.subtitle || m.id)}</a>
-    ${m.power.map((k) => `<span class="badge">${esc(label(k))}</span>`).join("")}</td><td class="hide-narrow">${esc(m.subtitle || "")}</td><td>${fmtDate(m.member_last_seen)}</td></tr>`).join("");
+    ${m.power.map((k) => `<span class="badge">${esc(label(k))}</span>`).join("")}${m.name && m.subtitle ? `<div class="sub-line">${esc(m.subtitle)}</div>` : ""}</td>${roles ? `<td>${esc(m.member_role || "")}</td>` : ""}<td class="when">${fmtDate(m.member_last_seen)}</td></tr>`).join("");
   const related = g.related_groups.map((r) => `<a class="chip" data-link href="/group/${encodeURIComponent(r.id)}">${esc(r.group_type)}: ${esc(r.name || r.subtitle)} <span class="muted">${r.shared_members}</span></a>`).join("");
   main.innerHTML = `<div class="card profile-head"><h1>${esc(g.name || g.key)}</h1>
     <div class="sub">${esc(g.group_type)} · ${esc(g.key)} · ${num(g.members_count)} members · since ${fmtDate(g.first_seen)}</div>
     ${factsHtml(g.facts, KEY_FACTS)}</div>
     <div class="layout"><div class="card"><h2>Timeline</h2><div id="timeline"></div></div>
     <div><div class="card"><h2>Power users</h2>${power ? `<table>${power}</table>` : '<p class="muted">None yet.</p>'}</div>
-    <div class="card"><h2>Members${g.members_shown < g.members_count ? ` (${g.members_shown} of ${g.members_count})` : ""}</h2><table id="members"><tr><th>Person</th><th class="hide-narrow">Email</th><th>Last seen</th></tr>${members}</table></div>
+    <div class="card"><h2>Members${g.members_shown < g.members_count ? ` (${g.members_shown} of ${g.members_count})` : ""}</h2><table id="members"><tr><th>Person</th>${roles ? "<th>Role</th>" : ""}<th class="when">Last seen</th></tr>${members}</table></div>
     ${related ? `<div class="card"><h2>Related groups</h2><div class="chips">${related}</div></div>` : ""}
     <div class="card"><h2>Facts</h2>${factsHtml(g.facts)}</div>
     <div class="card"><h2>Traits</h2>${traitsHtml(g.traits)}</div>
     <div class="card"><h2>Identifiers</h2>${identifiersHtml(g.identifiers)}</div></div></div>`;
-  await timeline(document.getElementById("timeline"), `/api/groups/${encodeURIComponent(g.id)}/timeline`, null);
+  await timeline(document.getElementById("timeline"), `/api/groups/${encodeURIComponent(g.id)}/timeline`, null, g.sources);
 }
 
 // ---------- timeline ----------
-async function timeline(el, base, self) {
-  const sources = (await api("/api/sources")).sources.map((s) => s.name);
+// `sources`: this entity's sources with its events from each ([{name, events}]).
+async function timeline(el, base, self, sources) {
   let selected = null; // one source, or all
   let cursor = null;
   let lastDay = null;
-  el.innerHTML = `<div class="chips" id="source-chips">${["all", ...sources].map((s) => `<button class="chip ${s === "all" ? "on" : ""}" data-source="${esc(s)}">
-    ${s === "all" ? "" : `<span class="dot" style="background:${colorFor(s)}"></span>`}${esc(s === "all" ? "All sources" : s)}</button>`).join("")}</div>
+  const total = sources.reduce((n, s) => n + s.events, 0);
+  const chip = (value, text, count, dot) => `<button class="chip ${value === "all" ? "on" : ""}" data-source="${esc(value)}">
+    ${dot ? `<span class="dot" style="background:${colorFor(value)}"></span>` : ""}${esc(text)} <span class="count">${num(count)}</span></button>`;
+  el.innerHTML = `<div class="chips" id="source-chips">${chip("all", "All sources", total, false)}${sources.map((s) => chip(s.name, s.name, s.events, true)).join("")}</div>
     <div id="events"></div><button class="more" id="more" hidden>Load more</button>`;
   const events = el.querySelector("#events");
   const more = el.querySelector("#more");

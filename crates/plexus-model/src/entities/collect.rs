@@ -112,6 +112,41 @@ pub fn add_evidence(e: &mut Evidence, first: Option<i64>, last: Option<i64>, rec
     e.2 += records;
 }
 
+/// A membership's evidence and the person's latest role in the group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MembershipEvidence {
+    /// First and last observation and how many records assert the membership.
+    pub evidence: Evidence,
+    /// The latest role observed: `(observed at, role label)`.
+    pub role: Option<(Option<i64>, u32)>,
+}
+
+impl MembershipEvidence {
+    /// Folds another membership's evidence into this one (`labels` breaks ties between
+    /// roles seen at the same time: the smaller text wins, whatever the input order).
+    pub fn merge(&mut self, other: &MembershipEvidence, labels: &Labels) {
+        let (first, last, n) = other.evidence;
+        add_evidence(&mut self.evidence, first, last, n);
+        if let Some((at, role)) = other.role {
+            self.observe_role(at, role, labels);
+        }
+    }
+
+    /// Keeps `role` if it is the latest seen: a later time wins (no time is the oldest);
+    /// at the same time, the smaller text.
+    pub fn observe_role(&mut self, at: Option<i64>, role: u32, labels: &Labels) {
+        let wins = match self.role {
+            None => true,
+            Some((best_at, best)) => {
+                at > best_at || (at == best_at && labels.get(role) < labels.get(best))
+            }
+        };
+        if wins {
+            self.role = Some((at, role));
+        }
+    }
+}
+
 /// Where collected rows go as they are read: the finished `events` table and the spills
 /// that wait for identity resolution (`participants` and `traits` by identifier set). A
 /// build writes them to Parquet files so memory does not grow with the rows.
@@ -159,7 +194,8 @@ pub struct SourceLoad {
     group_trait_labels: Vec<Vec<(u32, Option<usize>)>>,
     person_types: Vec<Vec<(u16, String, usize)>>,
     group_cols: Vec<Option<usize>>,
-    membership_cols: Vec<Vec<Option<usize>>>,
+    /// Per participant, per membership: the columns of the group identifier and the role.
+    membership_cols: Vec<Vec<(Option<usize>, Option<usize>)>>,
     /// Keys seen so far, by 128-bit hash (16 bytes a row, not the key's text): where
     /// each was first seen, as (file index, line).
     seen_keys: FoldMap<u128, (u32, u64)>,
@@ -216,8 +252,9 @@ pub struct Collected {
     /// Event names, roles and trait names.
     pub labels: Labels,
     /// Memberships by `(participant's identifier set, group node)`: first and last
-    /// observation and how many records assert it. Bounded by the graph, not the rows.
-    pub memberships: FoldMap<(SetId, NodeId), Evidence>,
+    /// observation, how many records assert it and the latest role. Bounded by the graph,
+    /// not the rows.
+    pub memberships: FoldMap<(SetId, NodeId), MembershipEvidence>,
     /// Rejected rows.
     pub rejects: Vec<Reject>,
     /// Identifiers that failed normalisation (their rows still load).
@@ -432,13 +469,13 @@ impl Collected {
         let group_cols: Vec<Option<usize>> = (0..source.groups.len())
             .map(|g| col(Slot::GroupIdentifier(g)))
             .collect();
-        let membership_cols: Vec<Vec<Option<usize>>> = source
+        let membership_cols: Vec<Vec<(Option<usize>, Option<usize>)>> = source
             .participants
             .iter()
             .enumerate()
             .map(|(p, part)| {
                 (0..part.memberships.len())
-                    .map(|m| col(Slot::Membership(p, m)))
+                    .map(|m| (col(Slot::Membership(p, m)), col(Slot::MembershipRole(p, m))))
                     .collect()
             })
             .collect();
@@ -750,7 +787,8 @@ impl Collected {
                     }
                     for (m, membership) in part.memberships.iter().enumerate() {
                         let gtype = &membership.group.value;
-                        let Some(raw) = membership_cols[p][m].and_then(|c| rows.str(c, r)) else {
+                        let (group_col, role_col) = membership_cols[p][m];
+                        let Some(raw) = group_col.and_then(|c| rows.str(c, r)) else {
                             continue;
                         };
                         match self.group_value(gtype, &raw) {
@@ -758,8 +796,15 @@ impl Collected {
                                 let t = self.groups.type_id(gtype);
                                 let g = self.groups.intern(t, &v);
                                 self.groups.observe(g, observed);
-                                let e = self.memberships.entry((set, g)).or_insert((None, None, 0));
-                                add_evidence(e, observed, observed, 1);
+                                let role = role_col
+                                    .and_then(|c| rows.str(c, r))
+                                    .filter(|v| !v.trim().is_empty())
+                                    .map(|v| self.labels.id(v.trim()));
+                                let e = self.memberships.entry((set, g)).or_default();
+                                add_evidence(&mut e.evidence, observed, observed, 1);
+                                if let Some(role) = role {
+                                    e.observe_role(observed, role, &self.labels);
+                                }
                             }
                             Ok(None) => {}
                             Err(why) => self.rejected_identifiers.push(Reject {

@@ -6,6 +6,7 @@ mod identity;
 mod rules;
 pub mod schema;
 mod settings;
+mod survivorship;
 mod tables;
 
 pub use collect::{
@@ -15,4 +16,5 @@ pub use collect::{
 pub use identity::{PreviousIds, Redirect, redirects, resolve_persons};
 pub use rules::{RuleRecord, apply_rules};
 pub use settings::IdentitySettings;
+pub use survivorship::{CurrentTrait, Observation, TraitChoice};
 pub use tables::{Table, build_tables};

@@ -146,6 +146,7 @@ pub fn memberships() -> SchemaRef {
         ("person_id", T, false),
         ("group_id", T, false),
         ("group_type", T, false),
+        ("role", T, true),
         ("first_seen", ts.clone(), true),
         ("last_seen", ts, true),
         ("records", I, false),

@@ -10,12 +10,12 @@ use datafusion::arrow::datatypes::{SchemaRef, TimestampMicrosecondType, UInt8Typ
 use plexus_identity::{IdentityGraph, NO_ENTITY, NodeId, Resolution, Resolved, SetId, stable_id};
 
 use super::collect::{
-    Collected, Evidence, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError, TableSink,
-    add_evidence,
+    Collected, MembershipEvidence, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError, TableSink,
 };
 use super::identity::{self, Redirect};
 use super::rules::RuleRecord;
 use super::schema;
+use super::survivorship::{CurrentTrait, Observation, TraitChoice};
 
 /// One finished table.
 #[derive(Debug, Clone)]
@@ -92,43 +92,16 @@ fn reject_table(name: &'static str, rows: &[Reject]) -> Table {
     )
 }
 
-/// The latest `name` trait per entity: latest observation wins, among equal times the
-/// one loaded last.
-#[derive(Debug)]
-struct LatestName {
-    label: Option<u32>,
-    best: Vec<Option<(i64, String)>>,
-}
-
-impl LatestName {
-    fn new(c: &Collected, entities: usize) -> LatestName {
-        LatestName {
-            label: c.labels.find("name"),
-            best: vec![None; entities],
-        }
-    }
-
-    fn observe(&mut self, entity: u32, at: Option<i64>, value: &str) {
-        let at = at.unwrap_or(i64::MIN);
-        let slot = &mut self.best[entity as usize];
-        if slot.as_ref().is_none_or(|(b, _)| at >= *b) {
-            *slot = Some((at, value.to_string()));
-        }
-    }
-
-    fn into_values(self) -> Vec<Option<String>> {
-        self.best.into_iter().map(|b| b.map(|(_, v)| v)).collect()
-    }
-}
-
 /// Builds every core table from the collected records, the resolved persons and the id
-/// redirects. `participants` and `traits` stream from their spills in `sink` back into
+/// redirects. `names` is the survivorship rule of the `name` trait: `persons.name` and
+/// `groups.name` are the value `current_traits` will hold. `participants` and `traits` stream from their spills in `sink` back into
 /// `sink` with resolved ids; the other tables (bounded by the graph) are returned.
 pub fn build_tables(
     c: &mut Collected,
     rules: &[RuleRecord],
     pr: &Resolved,
     redirects: &[Redirect],
+    names: &TraitChoice,
     sink: &mut dyn TableSink,
 ) -> Result<Vec<Table>, SinkError> {
     let gr = c.groups.resolve("grp");
@@ -148,8 +121,8 @@ pub fn build_tables(
         .collect();
 
     // participants and traits, from their spills; names for persons and groups on the way
-    let mut person_names = LatestName::new(c, pr.entities.len());
-    let mut group_names = LatestName::new(c, gr.entities.len());
+    let mut person_names = CurrentTrait::new(names.clone(), pr.entities.len());
+    let mut group_names = CurrentTrait::new(names.clone(), gr.entities.len());
     sink_participants(pr, sink)?;
     sink_traits(
         pr,
@@ -249,19 +222,18 @@ pub fn build_tables(
     out.extend(identity::identity_tables(c, pr, redirects));
 
     // memberships: mapped ones and corporate email domains, one row per (person, group)
-    // (person, group) -> (first seen, last seen, records)
-    let mut member: std::collections::BTreeMap<(u32, u32), Evidence> = Default::default();
-    let mut add = |person: u32, group: u32, first: Option<i64>, last: Option<i64>, n: i64| {
-        let entry = member.entry((person, group)).or_insert((None, None, 0));
-        add_evidence(entry, first, last, n);
+    // (person, group) -> (first seen, last seen, records) and the latest role
+    let mut member: std::collections::BTreeMap<(u32, u32), MembershipEvidence> = Default::default();
+    let labels = &c.labels;
+    let mut add = |person: u32, group: u32, evidence: MembershipEvidence| {
+        let entry = member.entry((person, group)).or_default();
+        entry.merge(&evidence, labels);
     };
-    for (&(set, gn), &(first, last, n)) in &c.memberships {
+    for (&(set, gn), evidence) in &c.memberships {
         add(
             pr.set_entity[set as usize],
             gr.entity_of[gn as usize],
-            first,
-            last,
-            n,
+            *evidence,
         );
     }
     for &(pn, gn) in &c.email_domain_links {
@@ -272,9 +244,14 @@ pub fn build_tables(
         add(
             person,
             gr.entity_of[gn as usize],
-            p.first_seen(pn),
-            p.last_seen(pn),
-            i64::from(p.observations(pn)),
+            MembershipEvidence {
+                evidence: (
+                    p.first_seen(pn),
+                    p.last_seen(pn),
+                    i64::from(p.observations(pn)),
+                ),
+                role: None,
+            },
         );
     }
     let mut members = vec![0i64; gr.entities.len()];
@@ -292,9 +269,14 @@ pub fn build_tables(
                     .keys()
                     .map(|(_, gi)| g.type_name(gr.entities[*gi as usize].anchor)),
             ),
-            times(member.values().map(|v| v.0)),
-            times(member.values().map(|v| v.1)),
-            ints(member.values().map(|v| v.2)),
+            opt_text(
+                member
+                    .values()
+                    .map(|v| v.role.map(|(_, r)| labels.get(r).to_string())),
+            ),
+            times(member.values().map(|v| v.evidence.0)),
+            times(member.values().map(|v| v.evidence.1)),
+            ints(member.values().map(|v| v.evidence.2)),
         ],
     ));
 
@@ -411,35 +393,44 @@ fn sink_traits(
     gr: &Resolution,
     group_ids: &[String],
     sink: &mut dyn TableSink,
-    person_names: &mut LatestName,
-    group_names: &mut LatestName,
+    person_names: &mut CurrentTrait,
+    group_names: &mut CurrentTrait,
 ) -> Result<(), SinkError> {
-    let name_label = person_names.label.map(|_| "name");
     sink.rewrite(SPILL_TRAITS, "traits", &mut |b| {
         let kind = b.column(0).as_primitive::<UInt8Type>();
         let subject = b.column(1).as_primitive::<UInt32Type>();
         let names = b.column(2).as_string::<i32>();
         let values = b.column(3).as_string::<i32>();
         let at = b.column(4).as_primitive::<TimestampMicrosecondType>();
+        let (sources, keys) = (
+            b.column(5).as_string::<i32>(),
+            b.column(6).as_string::<i32>(),
+        );
         let mut ids = Vec::with_capacity(b.num_rows());
         let mut types = Vec::with_capacity(b.num_rows());
         for i in 0..b.num_rows() {
             let s = subject.value(i);
             let observed = at.is_valid(i).then(|| at.value(i));
-            let is_name = name_label.is_some_and(|n| names.value(i) == n);
+            let is_name = names.value(i) == "name";
+            let observation = || Observation {
+                at: observed,
+                source: sources.value(i),
+                source_key: keys.value(i),
+                value: values.value(i),
+            };
             if kind.value(i) == 0 {
                 let e = pr.set_entity[s as usize];
                 ids.push(pr.entities[e as usize].id.as_str());
                 types.push("person");
                 if is_name {
-                    person_names.observe(e, observed, values.value(i));
+                    person_names.observe(e, observation());
                 }
             } else {
                 let e = gr.entity_of[s as usize];
                 ids.push(group_ids[e as usize].as_str());
                 types.push("group");
                 if is_name {
-                    group_names.observe(e, observed, values.value(i));
+                    group_names.observe(e, observation());
                 }
             }
         }

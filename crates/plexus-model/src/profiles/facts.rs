@@ -14,6 +14,18 @@ use plexus_config::{FactAgg, ProjectConfig};
 
 use crate::entities::schema::timestamp_type;
 
+/// The schema of `timeline_sources`.
+pub fn timeline_sources_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("entity_id", DataType::Utf8, false),
+        Field::new("entity_type", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("events", DataType::Int64, false),
+        Field::new("first_seen", timestamp_type(), false),
+        Field::new("last_seen", timestamp_type(), false),
+    ]))
+}
+
 /// One declared fact: which events it reads and how it aggregates their values.
 #[derive(Debug, Clone)]
 pub struct FactRule {
@@ -53,7 +65,8 @@ pub(super) struct EventFacts {
     words: usize,
     masks: Vec<u64>,
     sources: Vec<u32>,
-    source_count: usize,
+    /// Source names by source number.
+    source_names: Vec<String>,
 }
 
 impl EventFacts {
@@ -83,11 +96,15 @@ impl EventFacts {
             sources.push(*s);
             masks.extend_from_slice(mask);
         }
+        let mut source_names = vec![String::new(); source_ids.len()];
+        for (name, s) in source_ids {
+            source_names[s as usize] = name.to_string();
+        }
         EventFacts {
             words,
             masks,
             sources,
-            source_count: source_ids.len(),
+            source_names,
         }
     }
 
@@ -105,11 +122,23 @@ pub struct EntityFacts {
     sources: Vec<i64>,
     /// `rules.len()` values per entity.
     values: Vec<Option<f64>>,
-    /// Scratch of [`EntityFacts::observe`], reused from one entity to the next: which
-    /// sources the entity has (and the list of those set), and each fact's accumulator.
-    seen_sources: Vec<bool>,
+    /// Scratch of [`EntityFacts::observe`], reused from one entity to the next: per
+    /// source, the entity's events from it (zero: none) with the earliest and latest time,
+    /// the list of sources set, and each fact's accumulator.
+    per_source: Vec<SourceRow>,
     touched: Vec<u32>,
     accs: Vec<Acc>,
+    /// `timeline_sources`: one row per (entity, source it has events from), in the order
+    /// entities are observed, sources by name within one.
+    by_source: Vec<(u32, u32, SourceRow)>,
+}
+
+/// One entity's events from one source.
+#[derive(Clone, Copy, Default)]
+struct SourceRow {
+    events: u32,
+    first: i64,
+    last: i64,
 }
 
 /// What a fact accumulates over one entity's rows.
@@ -136,9 +165,10 @@ impl EntityFacts {
             events: vec![0; entities],
             sources: vec![0; entities],
             values: vec![None; entities * k],
-            seen_sources: vec![false; event_facts.source_count],
+            per_source: vec![SourceRow::default(); event_facts.source_names.len()],
             touched: Vec::new(),
             accs: vec![Acc::default(); k],
+            by_source: Vec::new(),
         }
     }
 
@@ -162,10 +192,13 @@ impl EntityFacts {
             }
             self.first_seen[e] = Some(t);
             let s = event_facts.sources[event as usize];
-            if !self.seen_sources[s as usize] {
-                self.seen_sources[s as usize] = true;
+            let from_source = &mut self.per_source[s as usize];
+            if from_source.events == 0 {
+                from_source.last = t;
                 touched.push(s);
             }
+            from_source.events += 1;
+            from_source.first = t;
             for (f, acc) in accs.iter_mut().enumerate() {
                 if !event_facts.counts(event, f) {
                     continue;
@@ -188,8 +221,12 @@ impl EntityFacts {
         }
         self.events[e] = n;
         self.sources[e] = touched.len() as i64;
+        touched.sort_unstable_by(|&a, &b| {
+            event_facts.source_names[a as usize].cmp(&event_facts.source_names[b as usize])
+        });
         for &s in &touched {
-            self.seen_sources[s as usize] = false;
+            let row = std::mem::take(&mut self.per_source[s as usize]);
+            self.by_source.push((e as u32, s, row));
         }
         touched.clear();
         self.touched = touched;
@@ -205,6 +242,42 @@ impl EntityFacts {
             };
         }
         self.accs = accs;
+    }
+
+    /// `timeline_sources`: each entity's events per source, with the earliest and latest,
+    /// one row per (entity, source with events), ordered by entity then source; `entity`
+    /// gives an entity's id and type. The web app's source filter shows these.
+    pub(super) fn sources_table(
+        &self,
+        entity: impl Fn(u32) -> (String, String),
+        event_facts: &EventFacts,
+    ) -> Result<RecordBatch, String> {
+        let mut rows: Vec<(String, String, &str, SourceRow)> = self
+            .by_source
+            .iter()
+            .map(|&(e, s, row)| {
+                let (id, kind) = entity(e);
+                (id, kind, event_facts.source_names[s as usize].as_str(), row)
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+        let time = |f: fn(&SourceRow) -> i64| -> ArrayRef {
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| f(&r.3)))
+                    .with_timezone("UTC"),
+            )
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| i64::from(r.3.events)),
+            )),
+            time(|r| r.first),
+            time(|r| r.last),
+        ];
+        RecordBatch::try_new(timeline_sources_schema(), columns).map_err(|e| e.to_string())
     }
 
     /// The columns of `person_facts` (`id_column` `person_id`) or `group_facts`

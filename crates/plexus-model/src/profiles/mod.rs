@@ -16,6 +16,7 @@ use plexus_config::{ProjectConfig, Survivorship};
 /// The profile tables in the order they are built (each may read the ones before it).
 pub const PROFILE_TABLES: &[&str] = &[
     "timeline",
+    "timeline_sources",
     "person_facts",
     "group_facts",
     "current_traits",

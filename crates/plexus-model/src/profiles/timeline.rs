@@ -94,6 +94,8 @@ pub struct TimelineSummary {
     pub rows: u64,
     /// Built-in and declared facts of every entity with timeline rows.
     pub facts: EntityFacts,
+    /// `timeline_sources`: each entity's events per source.
+    pub sources: RecordBatch,
     lookup: HashMap<String, u32>,
 }
 
@@ -240,9 +242,21 @@ pub fn build_timeline(
         }
     }
     flush(&mut batch)?;
+    let sources = facts
+        .sources_table(
+            |e| {
+                (
+                    entities.ids[e as usize].clone(),
+                    entities.kind(e).to_string(),
+                )
+            },
+            &event_facts,
+        )
+        .map_err(|message| TimelineError::Sink(format!("timeline_sources: {message}")))?;
     Ok(TimelineSummary {
         rows,
         facts,
+        sources,
         lookup: entities.lookup,
     })
 }
@@ -888,6 +902,7 @@ mod tests {
                     texts(&["p_ann", "p_bob"]),
                     texts(&["g_acme", "g_acme"]),
                     texts(&["company", "company"]),
+                    Arc::new(StringArray::from(vec![Some("admin"), None])),
                     Arc::new(
                         TimestampMicrosecondArray::from(vec![None, None]).with_timezone("UTC"),
                     ),

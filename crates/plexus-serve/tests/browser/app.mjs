@@ -54,6 +54,17 @@ try {
   assert.ok((await page.locator(".fact").count()) >= 5, "key facts are shown");
   await page.screenshot({ path: path.join(shots, "2-person.png"), fullPage: true });
 
+  // The source filter offers this person's sources only, each with its event count.
+  const profile = await page.evaluate(async (id) => (await fetch(`/api/persons/${id}`)).json(), person);
+  const chips = await page.$$eval("#source-chips [data-source]", (cs) =>
+    cs.map((c) => [c.dataset.source, c.querySelector(".count").textContent.replace(/\D/g, "")]));
+  assert.deepEqual(
+    chips.slice(1),
+    profile.sources.map((s) => [s.name, String(s.events)]),
+    "one chip per source of the person, with its count",
+  );
+  assert.ok(profile.sources.some((s) => s.name === source), `the person has events from ${source}`);
+
   // 2. Filter the timeline to one source: every event shown is from it.
   await page.click(`#source-chips [data-source="${source}"]`);
   await page.waitForFunction(
@@ -90,10 +101,24 @@ try {
   await page.goto(`${url}/person/${person}`);
   await page.waitForSelector(".event");
   assert.deepEqual(errors, [], "no script errors and no failed requests");
+
+  // 6. A workspace lists its members with their role in the product.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const workspace = await page.getAttribute('.profile-head a.chip:has-text("workspace:")', "href");
+  assert.ok(workspace, "the person page links the person's workspace");
+  const role = (await page.textContent('.profile-head a.chip:has-text("workspace:") .muted')).replace(/[·\s]/g, "");
+  await page.click('.profile-head a.chip:has-text("workspace:")');
+  await page.waitForURL(`**${workspace}`);
+  await page.waitForSelector("#members");
+  const row = await page.textContent(`#members tr:has(a[href="/person/${person}"])`);
+  assert.ok((await page.textContent("#members tr")).includes("Role"), "a role column");
+  assert.ok(role && row.includes(role), `the member's row shows their role ${role}: ${row}`);
+  await page.screenshot({ path: path.join(shots, "6-workspace.png"), fullPage: false });
+
   await page.goto(`${url}/person/per_0000000000000000`);
   await page.waitForSelector(".error");
   assert.ok((await page.textContent(".error")).includes("per_0000000000000000"));
-  await page.screenshot({ path: path.join(shots, "6-unknown.png") });
+  await page.screenshot({ path: path.join(shots, "7-unknown.png") });
 
   assert.deepEqual(errors.filter((e) => !e.includes("404")), [], "no script errors");
   console.log(JSON.stringify({ ok: true, first_load_bytes: firstLoad, screenshots: shots }));
