@@ -90,6 +90,32 @@ Examples:
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Query the semantic layer: measures, metrics and dimensions defined under
+    /// `semantic/` (and the built-in cubes), in Plexus's or Cube's query JSON.
+    #[command(after_help = "\
+Examples:
+  plexus query '{\"measures\": [\"events.count\"], \"dimensions\": [\"events.source\"]}'
+  plexus query '{\"metrics\": [\"revenue\"], \"time_dimensions\": [{\"dimension\": \"events.timestamp\", \"granularity\": \"month\"}]}'
+  plexus query -f query.json --format csv
+  plexus query -f query.json --sql          # the SQL it runs
+  plexus query --list                       # every cube, measure, dimension and metric")]
+    Query {
+        /// The query as JSON (or use `-f`).
+        #[arg(required_unless_present_any = ["file", "list"], conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the query from this JSON file (`-` for standard input).
+        #[arg(short, long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Output format (`table` applies each measure's format).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Print the SQL the query runs instead of running it.
+        #[arg(long)]
+        sql: bool,
+        /// List the cubes, their measures and dimensions, and the metrics.
+        #[arg(long, conflicts_with_all = ["sql"])]
+        list: bool,
+    },
     /// Export a warehouse table (rows in stored order).
     #[command(after_help = "\
 Examples:

@@ -6,6 +6,7 @@ mod identity;
 mod output;
 mod progress;
 mod report;
+mod semantic;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -59,6 +60,22 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
             build(g, &project, *json).await
         }
         Command::Sql { query, format } => sql(g, query, *format).await,
+        Command::Query {
+            query,
+            file,
+            format,
+            sql,
+            list,
+        } => {
+            let run = semantic::QueryRun {
+                query: query.as_deref(),
+                file: file.as_deref(),
+                format: *format,
+                sql: *sql,
+                list: *list,
+            };
+            semantic::query(&load(g)?, &run).await
+        }
         Command::Export {
             table,
             format,
@@ -137,7 +154,8 @@ fn init(g: &Global, dir: &Path) -> miette::Result<ExitCode> {
 
 async fn check(g: &Global, json: bool) -> miette::Result<ExitCode> {
     let project = load(g)?;
-    let problems = plexus_build::check(&project).await;
+    let mut problems = plexus_build::check(&project).await;
+    problems.extend(semantic::check(&project).await);
     if json {
         let v = serde_json::json!({ "project": project.name(), "ok": problems.is_empty(), "problems": report::diagnostics_json(&problems) });
         println!("{v:#}");

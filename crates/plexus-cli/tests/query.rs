@@ -1,0 +1,266 @@
+//! `plexus query` on the demo: the built-in cubes agree with SQL over the same warehouse,
+//! the definitions and the query of docs/semantic.md run on real data, and bad queries and
+//! bad definitions fail with a message naming what to fix.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// A built demo of 300 persons with docs/semantic.md's definitions in `semantic/`.
+fn demo_with_definitions() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    plexus()
+        .args(["demo", "--persons", "300", "--no-progress", "--dir"])
+        .arg(&project)
+        .assert()
+        .success();
+    let doc = std::fs::read_to_string(repo_root().join("docs/semantic.md")).unwrap();
+    std::fs::create_dir_all(project.join("semantic")).unwrap();
+    let mut block: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut block, line.trim()) {
+            (None, "```yaml") => block = Some(String::new()),
+            (Some(b), "```") => {
+                if let Some(name) = b.lines().next().and_then(|l| l.strip_prefix("# semantic/")) {
+                    std::fs::write(project.join("semantic").join(name.trim()), &*b).unwrap();
+                }
+                block = None;
+            }
+            (Some(b), _) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            _ => {}
+        }
+    }
+    (dir, project)
+}
+
+fn query(project: &Path, q: &str, format: &str) -> String {
+    let out = plexus()
+        .args(["query", q, "--format", format, "--project"])
+        .arg(project)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{q}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn queries_on_the_demo_agree_with_sql_and_the_docs_run() {
+    let (_dir, project) = demo_with_definitions();
+
+    // The built-in events cube against plain SQL.
+    let ours = json_of(
+        plexus()
+            .args([
+                "query",
+                r#"{"measures": ["events.count", "events.total_value"], "dimensions": ["events.source"], "order": {"events.source": "asc"}}"#,
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let sql = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT source, count(*) AS n, sum(value) AS v FROM events GROUP BY source ORDER BY source",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let ours = ours.as_array().unwrap();
+    let sql = sql.as_array().unwrap();
+    assert_eq!(ours.len(), sql.len());
+    for (a, b) in ours.iter().zip(sql) {
+        assert_eq!(a["events.source"], b["source"]);
+        assert_eq!(a["events.count"], b["n"]);
+        assert_eq!(a.get("events.total_value"), b.get("v"));
+    }
+
+    // Persons by workspace role, through memberships (one person, several workspaces:
+    // counted once per role), against SQL.
+    let ours = json_of(
+        plexus()
+            .args([
+                "query",
+                r#"{"measures": ["persons.count"], "dimensions": ["memberships.role"], "filters": [{"member": "memberships.group_type", "operator": "equals", "values": ["workspace"]}], "order": [["memberships.role", "asc"]]}"#,
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let sql = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT role, count(DISTINCT person_id) AS n FROM memberships WHERE group_type = 'workspace' GROUP BY role ORDER BY role NULLS LAST",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let pairs = |v: &serde_json::Value, k: &str, n: &str| -> Vec<(String, u64)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r[k].as_str().unwrap_or("").to_string(),
+                    r[n].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        pairs(&ours, "memberships.role", "persons.count"),
+        pairs(&sql, "role", "n")
+    );
+
+    // The documented definitions bind to the demo's warehouse, and the documented query
+    // runs: revenue per customer against SQL over the same events.
+    let ours = json_of(
+        plexus()
+            .args([
+                "query",
+                r#"{"metrics": ["revenue", "paying_customers", "revenue_per_customer"]}"#,
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let sql = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT sum(CASE WHEN e.name = 'invoice_paid' THEN e.value END) AS revenue, count(DISTINCT p.entity_id) AS payers
+                 FROM events e JOIN participants p ON p.event_id = e.event_id
+                 WHERE e.name IN ('invoice_paid', 'payment_failed')",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let revenue = sql[0]["revenue"].as_f64().unwrap();
+    let payers = sql[0]["payers"].as_f64().unwrap();
+    assert!(revenue > 0.0 && payers > 0.0, "{sql}");
+    assert!((ours[0]["revenue"].as_f64().unwrap() - revenue).abs() < 1e-6);
+    assert!(
+        (ours[0]["revenue_per_customer"].as_f64().unwrap() - revenue / payers).abs() < 1e-6,
+        "{ours}"
+    );
+    let doc = std::fs::read_to_string(repo_root().join("docs/semantic.md")).unwrap();
+    let documented = doc
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let table = query(&project, documented, "table");
+    assert!(table.contains("invoices.paid_at.month"), "{table}");
+    let csv = query(&project, documented, "csv");
+    let (header, rows) = parse_csv(&csv);
+    assert_eq!(
+        header,
+        [
+            "invoices.paid_at.month",
+            "memberships.role",
+            "invoices.revenue",
+            "persons.count",
+            "revenue_per_customer"
+        ]
+    );
+    assert!(!rows.is_empty());
+
+    // Running totals, a formatted table, the SQL.
+    let table = query(
+        &project,
+        r#"{"metrics": ["revenue", "revenue_to_date"], "time_dimensions": [{"dimension": "invoices.paid_at", "granularity": "quarter"}]}"#,
+        "table",
+    );
+    assert!(table.contains("-Q"), "quarters read 2025-Q3: {table}");
+    let sql = plexus()
+        .args([
+            "query",
+            r#"{"measures": ["invoices.revenue"], "dimensions": ["invoices.outcome"]}"#,
+            "--sql",
+            "--project",
+        ])
+        .arg(&project)
+        .output()
+        .unwrap();
+    let sql = String::from_utf8(sql.stdout).unwrap();
+    assert!(sql.starts_with("SELECT"), "{sql}");
+    let listed = plexus()
+        .args(["query", "--list", "--project"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    for member in [
+        "invoices.revenue",
+        "revenue_per_customer",
+        "person_facts.total_revenue",
+        "memberships.role",
+    ] {
+        assert!(listed.contains(member), "{member}: {listed}");
+    }
+}
+
+#[test]
+fn bad_queries_and_definitions_fail_clearly() {
+    let (_dir, project) = demo_with_definitions();
+    let out = plexus()
+        .args(["query", r#"{"measures": ["events.cont"]}"#, "--project"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean `events.count`"), "{err}");
+
+    let out = plexus()
+        .args(["query", "{not json", "--project"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid"));
+
+    // A bad definition: `plexus check` and `plexus query` name the file and line.
+    std::fs::write(
+        project.join("semantic/broken.yml"),
+        "cubes:\n  - name: broken\n    table: events\n    measures:\n      - { name: total, type: sum, sql: vaule }\n",
+    )
+    .unwrap();
+    for args in [vec!["check"], vec!["query", "--list"]] {
+        let out = plexus()
+            .args(&args)
+            .arg("--project")
+            .arg(&project)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("semantic/broken.yml:5"), "{args:?}: {text}");
+        assert!(text.contains("did you mean `value`?"), "{args:?}: {text}");
+    }
+}
