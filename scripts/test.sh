@@ -30,6 +30,11 @@ if [ ! -d crates/plexus-serve/tests/browser/node_modules/playwright-core ]; then
   echo "==> installing playwright-core (browser tests; never downloads a browser)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix crates/plexus-serve/tests/browser --no-audit --no-fund --silent
 fi
+# Cube REST compatibility: Cube's own JavaScript client against the server.
+if [ ! -d crates/plexus-serve/tests/cube/node_modules/@cubejs-client/core ]; then
+  echo "==> installing @cubejs-client/core (Cube API tests)"
+  npm ci --prefix crates/plexus-serve/tests/cube --no-audit --no-fund --silent
+fi
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

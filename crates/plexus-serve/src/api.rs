@@ -89,6 +89,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/persons/{id}/timeline", get(person_timeline))
         .route("/api/groups/{id}/timeline", get(group_timeline))
         .route("/api/openapi.json", get(openapi_doc))
+        .route("/api/v1/query", axum::routing::post(v1_query))
+        .route("/api/v1/meta", get(v1_meta))
         .route("/api", get(unknown_route))
         .route("/api/{*rest}", get(unknown_route))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
@@ -121,7 +123,7 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// Compares without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -138,6 +140,62 @@ fn snapshot(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
 
 fn ok(value: Value) -> ApiResult {
     Ok(axum::Json(value).into_response())
+}
+
+/// The semantic layer of the warehouse being served.
+pub(crate) fn semantic_of(
+    state: &AppState,
+) -> Result<Arc<crate::semantic::SemanticHandle>, ApiError> {
+    let s = snapshot(state)?;
+    s.semantic
+        .clone()
+        .map_err(|e| ApiError::internal(format!("the semantic definitions do not load:\n{e}")))
+}
+
+/// A semantic query's failure: the query's fault (400) or the engine's (500).
+pub(crate) fn run_error(e: plexus_semantic::RunError) -> ApiError {
+    match e {
+        plexus_semantic::RunError::Query(q) => ApiError::bad("query", q.to_string()),
+        plexus_semantic::RunError::Execute(x) => ApiError::internal(x.to_string()),
+    }
+}
+
+/// `POST /api/v1/query`: a query in Plexus's (or Cube's) JSON shape; the result's columns
+/// (roles, formats) and rows.
+async fn v1_query(State(state): State<AppState>, body: axum::body::Bytes) -> ApiResult {
+    let h = semantic_of(&state)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad("query", "the body is not UTF-8 text".into()))?;
+    let query = plexus_semantic::Query::from_json(text)
+        .map_err(|e| ApiError::bad("query", format!("the query is not valid: {e}")))?;
+    let result = h.semantic.run(&h.ctx, &query).await.map_err(run_error)?;
+    ok(json!({
+        "columns": result.columns,
+        "data": crate::semantic::rows_json(&result),
+    }))
+}
+
+/// `GET /api/v1/meta`: every cube with its measures and dimensions, and the metrics.
+async fn v1_meta(State(state): State<AppState>) -> ApiResult {
+    let h = semantic_of(&state)?;
+    let catalog = &h.semantic.bound.catalog;
+    let mut meta = plexus_semantic::meta::meta_json(catalog);
+    meta["metrics"] = catalog
+        .metrics
+        .values()
+        .map(|m| {
+            json!({
+                "name": m.name,
+                "type": m.kind.as_str(),
+                "title": plexus_semantic::meta::title(&m.name),
+                "description": m.description,
+                "format": m.format,
+                "time_grain": m.time_grain.map(|g| g.as_str()),
+                "meta": m.meta,
+            })
+        })
+        .collect();
+    ok(meta)
 }
 
 async fn openapi_doc() -> Response {

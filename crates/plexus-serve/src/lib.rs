@@ -5,7 +5,8 @@
 //! index, the timeline file mapped with a directory of each entity's rows), answers the
 //! API from it, and watches the warehouse folder: after a rebuild it loads the new one in
 //! the background and switches atomically, while requests already running finish on the
-//! old one. Nothing here needs a query engine, so answers take microseconds.
+//! old one. The entity pages need no query engine, so they answer in microseconds; the
+//! semantic layer's endpoints ([`semantic`]) run DataFusion plans over the same warehouse.
 //!
 //! It binds to 127.0.0.1 by default; any other address needs an API token, which every
 //! `/api` request must then present as `Authorization: Bearer <token>`.
@@ -21,10 +22,12 @@ use std::time::Duration;
 use plexus_config::{BUILTIN_FACTS, Project};
 
 mod api;
+mod cube;
 mod facets;
 mod openapi;
 mod params;
 mod search;
+pub mod semantic;
 mod snapshot;
 mod tables;
 mod timeline;
@@ -92,6 +95,8 @@ pub struct ServeOptions {
     pub token: Option<String>,
     /// How often to look for a rebuilt warehouse.
     pub poll: Duration,
+    /// The project's semantic definitions, served under `/api/v1` and `/cubejs-api/v1`.
+    pub semantic: Option<semantic::SemanticSource>,
 }
 
 impl ServeOptions {
@@ -142,6 +147,10 @@ impl ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 7777)),
             token: None,
             poll: Duration::from_millis(500),
+            semantic: Some(semantic::SemanticSource {
+                root: project.root.clone(),
+                builtin: plexus_semantic::builtin::builtin_cubes(&project.config),
+            }),
         }
     }
 }
@@ -149,11 +158,16 @@ impl ServeOptions {
 impl ServeOptions {
     /// Loads the warehouse these options name.
     fn read(&self) -> Result<Snapshot, ServeError> {
-        Snapshot::load(
+        let mut snapshot = Snapshot::load(
             &self.warehouse,
             self.facts.clone(),
             self.phone_prefix.clone(),
-        )
+        )?;
+        snapshot.semantic = match &self.semantic {
+            Some(source) => semantic::load(source, &self.warehouse),
+            None => Err("this server has no semantic definitions".into()),
+        };
+        Ok(snapshot)
     }
 }
 
@@ -183,6 +197,11 @@ impl AppState {
         }
     }
 
+    /// The API token, when the server has one.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     fn set(&self, next: Current) {
         let mut guard = match self.current.write() {
             Ok(g) => g,
@@ -210,7 +229,9 @@ pub fn load(options: &ServeOptions) -> AppState {
 
 /// The HTTP routes: the API under `/api`, the web app everywhere else.
 pub fn router(state: AppState) -> axum::Router {
-    api::routes(state.clone()).merge(web::routes())
+    api::routes(state.clone())
+        .merge(cube::routes(state.clone()))
+        .merge(web::routes())
 }
 
 /// Serves until the process is stopped. `ready` is called with the bound address once

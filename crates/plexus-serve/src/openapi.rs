@@ -53,6 +53,16 @@ fn schemas() -> Value {
                 "source_key": {"type": "string"}, "name": {"type": "string"}, "title": {"type": ["string", "null"]}, "value": {"type": ["number", "null"]},
                 "currency": {"type": ["string", "null"]}, "properties": {}, "role": {"type": ["string", "null"]},
                 "participants": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "role": {"type": "string"}, "name": {"type": ["string", "null"]}}}}}}}}},
+        "SemanticQuery": {"type": "object", "properties": {
+            "metrics": {"type": "array", "items": {"type": "string"}}, "measures": {"type": "array", "items": {"type": "string"}},
+            "dimensions": {"type": "array", "items": {"type": "string"}},
+            "time_dimensions": {"type": "array", "items": {"type": "object", "properties": {"dimension": {"type": "string"}, "granularity": {"enum": ["day", "week", "month", "quarter", "year"]}, "date_range": {}}}},
+            "filters": {"type": "array", "items": {"type": "object"}}, "order_by": {}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
+        "SemanticResult": {"type": "object", "properties": {
+            "columns": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "member": {"type": "string"},
+                "kind": {"enum": ["dimension", "time_dimension", "measure", "metric"]}, "granularity": {"type": "string"}, "format": {"type": ["string", "null"]}}}},
+            "data": {"type": "array", "items": {"type": "object"}}}},
+        "Meta": {"type": "object", "properties": {"cubes": {"type": "array", "items": {"type": "object"}}, "metrics": {"type": "array", "items": {"type": "object"}}}},
         "Sources": {"type": "object"},
         "Health": {"type": "object"}
     })
@@ -140,6 +150,10 @@ pub fn document() -> Value {
                 "responses": responses("a page of events", "Timeline")}},
             "/api/sources": {"get": {"summary": "The sources of the warehouse with their row counts", "responses": responses("sources", "Sources")}},
             "/api/health": {"get": {"summary": "Whether a warehouse is served, and which", "responses": responses("ok", "Health")}},
+            "/api/v1/query": {"post": {"summary": "Run a semantic query (docs/semantic.md): measures, metrics, dimensions, time dimensions, filters, order, limit",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SemanticQuery"}}}},
+                "responses": responses("the result's columns and rows", "SemanticResult")}},
+            "/api/v1/meta": {"get": {"summary": "Every cube with its measures and dimensions, and the metrics", "responses": responses("the catalog", "Meta")}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
         }
     })

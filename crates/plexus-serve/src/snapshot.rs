@@ -57,6 +57,8 @@ pub struct Snapshot {
     pub power_users: (Table, Grouped),
     /// Each entity's sources with its events from each (`timeline_sources`).
     pub sources: SourceFacets,
+    /// The semantic layer over this warehouse, or why it does not load.
+    pub semantic: crate::semantic::SemanticState,
     /// `id_redirects`: old person id -> current id.
     pub redirects: HashMap<String, String>,
     /// `build_manifest`.
@@ -161,6 +163,7 @@ impl Snapshot {
             group_facts,
             power_users,
             sources,
+            semantic: Err("not loaded".into()),
             redirects,
             manifest,
             facts,
