@@ -30,6 +30,9 @@ pub mod format;
 pub mod meta;
 pub mod query;
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 
@@ -43,6 +46,47 @@ pub use query::Query;
 pub struct Semantic {
     /// The checked and bound definitions.
     pub bound: Bound,
+    /// Results of recent queries on this warehouse (a new warehouse gets a new
+    /// `Semantic`, so an entry never outlives the data it was computed from).
+    cache: Arc<Mutex<ResultCache>>,
+}
+
+/// Recent results by compiled plan (its text holds every literal, so relative date ranges
+/// resolved to other days are other entries), oldest evicted first.
+#[derive(Debug, Default)]
+struct ResultCache {
+    entries: HashMap<String, Arc<QueryResult>>,
+    order: VecDeque<String>,
+    rows: usize,
+}
+
+impl ResultCache {
+    /// Entries kept at most.
+    const ENTRIES: usize = 512;
+    /// Rows kept at most, over all entries (a large result is not worth keeping).
+    const ROWS: usize = 1_000_000;
+
+    fn get(&self, key: &str) -> Option<Arc<QueryResult>> {
+        self.entries.get(key).cloned()
+    }
+
+    fn put(&mut self, key: String, result: Arc<QueryResult>) {
+        let rows = result.rows();
+        if rows > Self::ROWS / 4 || self.entries.contains_key(&key) {
+            return;
+        }
+        while self.entries.len() >= Self::ENTRIES || self.rows + rows > Self::ROWS {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(r) = self.entries.remove(&old) {
+                self.rows -= r.rows();
+            }
+        }
+        self.rows += rows;
+        self.order.push_back(key.clone());
+        self.entries.insert(key, result);
+    }
 }
 
 /// A query's result: its columns (with roles and formats) and rows.
@@ -80,9 +124,15 @@ impl Semantic {
         ctx: &SessionContext,
     ) -> Result<Semantic, DefinitionError> {
         let catalog = Catalog::load(&project.root, builtin::builtin_cubes(&project.config))?;
-        Ok(Semantic {
-            bound: Bound::new(catalog, ctx).await?,
-        })
+        Ok(Semantic::new(Bound::new(catalog, ctx).await?))
+    }
+
+    /// The semantic layer of `bound`, with an empty result cache.
+    pub fn new(bound: Bound) -> Semantic {
+        Semantic {
+            bound,
+            cache: Arc::default(),
+        }
     }
 
     /// Compiles `query`.
@@ -90,18 +140,34 @@ impl Semantic {
         compile::compile(&self.bound, query, CompileOptions::default())
     }
 
-    /// Compiles and runs `query` on `ctx`.
-    pub async fn run(&self, ctx: &SessionContext, query: &Query) -> Result<QueryResult, RunError> {
+    /// Compiles and runs `query` on `ctx`, or answers it from the result cache when the
+    /// same plan ran before on this warehouse.
+    pub async fn run(
+        &self,
+        ctx: &SessionContext,
+        query: &Query,
+    ) -> Result<Arc<QueryResult>, RunError> {
         let compiled = self.compile(query)?;
+        let key = compiled.plan.display_indent().to_string();
+        if let Some(hit) = self.lock().get(&key) {
+            return Ok(hit);
+        }
         let batches = ctx
             .execute_logical_plan(compiled.plan)
             .await?
             .collect()
             .await?;
-        Ok(QueryResult {
+        let result = Arc::new(QueryResult {
             columns: compiled.columns,
             batches,
-        })
+        });
+        self.lock().put(key, result.clone());
+        Ok(result)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ResultCache> {
+        // A panic while holding the lock leaves a consistent map: keep using it.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The SQL a query runs: its plan, as compiled (before DataFusion optimises it), as

@@ -195,7 +195,8 @@ impl Fixture {
         let result = self.run(json);
         let opts = datafusion::arrow::util::display::FormatOptions::default()
             .with_null("-")
-            .with_timestamp_tz_format(Some("%Y-%m-%d"));
+            .with_timestamp_tz_format(Some("%Y-%m-%d"))
+            .with_timestamp_format(Some("%Y-%m-%d"));
         let mut out = Vec::new();
         for b in &result.batches {
             let f: Vec<_> = b
@@ -628,9 +629,7 @@ fn compiled_plans_and_sql_are_stable() {
     .expect("query");
     let compiled = compile(&f.bound, &query, opts()).expect("compile");
     insta::assert_snapshot!("fan_out_plan", compiled.plan.display_indent().to_string());
-    let semantic = plexus_semantic::Semantic {
-        bound: f.bound.clone(),
-    };
+    let semantic = plexus_semantic::Semantic::new(f.bound.clone());
     let sql = semantic.sql(&query).expect("sql");
     insta::assert_snapshot!("fan_out_sql", sql);
     // A value is a literal in the plan, never text in SQL built from the query.
@@ -642,4 +641,32 @@ fn compiled_plans_and_sql_are_stable() {
         .to_string(),
     );
     assert_eq!(rows, vec!["0"]);
+}
+
+#[test]
+fn a_repeated_query_is_answered_from_the_cache() {
+    let f = fixture();
+    let semantic = plexus_semantic::Semantic::new(f.bound.clone());
+    let q = |json: &str| Query::from_json(json).expect("query");
+    let a = q(r#"{"measures": ["orders.count"], "dimensions": ["orders.status"]}"#);
+    let b = q(
+        r#"{"measures": ["orders.count"], "dimensions": ["orders.status"], "filters": [{"member": "orders.amount", "operator": "gt", "values": [10]}]}"#,
+    );
+    let rt = runtime();
+    let first = rt.block_on(semantic.run(&f.ctx, &a)).expect("run");
+    let again = rt.block_on(semantic.run(&f.ctx, &a)).expect("run");
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the same plan is answered from the cache"
+    );
+    let other = rt.block_on(semantic.run(&f.ctx, &b)).expect("run");
+    assert!(
+        !Arc::ptr_eq(&first, &other),
+        "another literal is another entry"
+    );
+    assert_eq!(other.rows(), 1);
+    // A new Semantic (a new warehouse) starts empty.
+    let fresh = plexus_semantic::Semantic::new(f.bound.clone());
+    let after = rt.block_on(fresh.run(&f.ctx, &a)).expect("run");
+    assert!(!Arc::ptr_eq(&first, &after));
 }

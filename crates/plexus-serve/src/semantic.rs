@@ -67,7 +67,7 @@ pub fn load(source: &SemanticSource, dir: &std::path::Path) -> SemanticState {
         })?;
         Ok(Arc::new(SemanticHandle {
             ctx,
-            semantic: Semantic { bound },
+            semantic: Semantic::new(bound),
         }))
     };
     match tokio::runtime::Handle::try_current() {
