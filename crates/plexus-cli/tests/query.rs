@@ -264,3 +264,119 @@ fn bad_queries_and_definitions_fail_clearly() {
         assert!(text.contains("did you mean `value`?"), "{args:?}: {text}");
     }
 }
+
+/// Every JSON block of docs/semantic.md.
+fn documented_queries() -> Vec<String> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/semantic.md")).unwrap();
+    doc.split("```json\n")
+        .skip(1)
+        .filter_map(|s| s.split("```").next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_demo_ships_customer_analytics_that_add_up() {
+    let (_dir, project) = demo_with_definitions();
+    // Every documented query runs on the demo and returns rows.
+    let queries = documented_queries();
+    assert!(queries.len() >= 5, "{queries:?}");
+    for q in &queries {
+        let rows = json_of(
+            plexus()
+                .args(["query", q, "--format", "json", "--project"])
+                .arg(&project),
+        );
+        assert!(!rows.as_array().unwrap().is_empty(), "{q}");
+    }
+    let run = |q: &str| {
+        json_of(
+            plexus()
+                .args(["query", q, "--format", "json", "--project"])
+                .arg(&project),
+        )
+    };
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+
+    // Segments partition the accounts; LTV and churn rate are what their parts say.
+    let total = run(r#"{"measures": ["accounts.count"]}"#);
+    let by_plan = run(
+        r#"{"measures": ["accounts.count", "accounts.paying", "accounts.churned", "accounts.revenue"], "metrics": ["ltv", "churn_rate"], "dimensions": ["accounts.plan"]}"#,
+    );
+    let workspaces = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT count(*) AS n FROM groups WHERE type = 'workspace'",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    let sum: f64 = by_plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| f(r, "accounts.count"))
+        .sum();
+    assert_eq!(sum, f(&total[0], "accounts.count"));
+    assert_eq!(sum, f(&workspaces[0], "n"));
+    for r in by_plan.as_array().unwrap() {
+        let paying = f(r, "accounts.paying");
+        if paying > 0.0 {
+            assert!(
+                (f(r, "ltv") - f(r, "accounts.revenue") / paying).abs() < 1e-6,
+                "{r}"
+            );
+            let churn = f(r, "churn_rate");
+            assert!(
+                (churn - f(r, "accounts.churned") / paying).abs() < 1e-9
+                    && (0.0..=1.0).contains(&churn),
+                "{r}"
+            );
+        } else {
+            assert!(
+                r["ltv"].is_null() && r["churn_rate"].is_null(),
+                "no paying account, no ratio: {r}"
+            );
+        }
+    }
+    // Health bands partition the accounts and their mean scores fall in their bands.
+    let bands = run(
+        r#"{"measures": ["accounts.count", "accounts.avg_health"], "dimensions": ["accounts.health_band"]}"#,
+    );
+    let sum: f64 = bands
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| f(r, "accounts.count"))
+        .sum();
+    assert_eq!(sum, f(&total[0], "accounts.count"));
+    for r in bands.as_array().unwrap() {
+        let h = f(r, "accounts.avg_health");
+        let ok = match r["accounts.health_band"].as_str().unwrap() {
+            "healthy" => h >= 70.0,
+            "watch" => (40.0..70.0).contains(&h),
+            _ => h < 40.0,
+        };
+        assert!(ok, "{r}");
+    }
+    // The funnel narrows at every step, and its rates are the steps' ratios.
+    let funnel = run(
+        r#"{"measures": ["onboarding.signed_up", "onboarding.first_value", "onboarding.paid", "onboarding.expanded"], "metrics": ["activation_rate", "paid_conversion", "signup_to_paid"]}"#,
+    );
+    let r = &funnel[0];
+    let steps = [
+        f(r, "onboarding.signed_up"),
+        f(r, "onboarding.first_value"),
+        f(r, "onboarding.paid"),
+        f(r, "onboarding.expanded"),
+    ];
+    assert!(
+        steps[0] > 0.0 && steps.windows(2).all(|w| w[0] >= w[1]),
+        "{r}"
+    );
+    assert!((f(r, "activation_rate") - steps[1] / steps[0]).abs() < 1e-9);
+    assert!((f(r, "signup_to_paid") - steps[2] / steps[0]).abs() < 1e-9);
+}
