@@ -379,4 +379,24 @@ fn the_demo_ships_customer_analytics_that_add_up() {
     );
     assert!((f(r, "activation_rate") - steps[1] / steps[0]).abs() < 1e-9);
     assert!((f(r, "signup_to_paid") - steps[2] / steps[0]).abs() < 1e-9);
+
+    // Cohorts: every company pays in its first month (100%), never more than all of them.
+    let cohorts = run(
+        r#"{"measures": ["cohorts.retained", "cohorts.cohort_size", "cohorts.retention"], "dimensions": ["cohorts.months_since"],
+        "time_dimensions": [{"dimension": "cohorts.cohort_month", "granularity": "month"}]}"#,
+    );
+    let rows = cohorts.as_array().unwrap();
+    assert!(rows.len() > 3, "{cohorts}");
+    for r in rows {
+        let retention = f(r, "cohorts.retention");
+        assert!(
+            (retention - f(r, "cohorts.retained") / f(r, "cohorts.cohort_size")).abs() < 1e-9,
+            "{r}"
+        );
+        if f(r, "cohorts.months_since") == 0.0 {
+            assert_eq!(retention, 1.0, "{r}");
+        } else {
+            assert!((0.0..=1.0).contains(&retention), "{r}");
+        }
+    }
 }
