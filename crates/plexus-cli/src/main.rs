@@ -317,12 +317,7 @@ async fn query_project(
         Err(e) => {
             let message = first_line(&e.to_string());
             if message.contains("not found") && message.contains("table") {
-                let mut tables = ctx
-                    .catalog("datafusion")
-                    .and_then(|c| c.schema("public"))
-                    .map(|s| s.table_names())
-                    .unwrap_or_default();
-                tables.sort();
+                let tables = plexus_semantic::bind::registered_tables(&ctx);
                 return Err(miette!(
                     help = format!("tables: {}", tables.join(", ")),
                     "{message}"

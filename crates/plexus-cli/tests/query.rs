@@ -39,6 +39,24 @@ fn demo_with_definitions() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, project)
 }
 
+/// `plexus query Q --format json` on `project`.
+fn query_json(project: &Path, q: &str) -> serde_json::Value {
+    json_of(
+        plexus()
+            .args(["query", q, "--format", "json", "--project"])
+            .arg(project),
+    )
+}
+
+/// `plexus sql Q --format json` on `project`.
+fn sql_json(project: &Path, q: &str) -> serde_json::Value {
+    json_of(
+        plexus()
+            .args(["sql", q, "--format", "json", "--project"])
+            .arg(project),
+    )
+}
+
 fn query(project: &Path, q: &str, format: &str) -> String {
     let out = plexus()
         .args(["query", q, "--format", format, "--project"])
@@ -58,27 +76,13 @@ fn queries_on_the_demo_agree_with_sql_and_the_docs_run() {
     let (_dir, project) = demo_with_definitions();
 
     // The built-in events cube against plain SQL.
-    let ours = json_of(
-        plexus()
-            .args([
-                "query",
-                r#"{"measures": ["events.count", "events.total_value"], "dimensions": ["events.source"], "order": {"events.source": "asc"}}"#,
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
+    let ours = query_json(
+        &project,
+        r#"{"measures": ["events.count", "events.total_value"], "dimensions": ["events.source"], "order": {"events.source": "asc"}}"#,
     );
-    let sql = json_of(
-        plexus()
-            .args([
-                "sql",
-                "SELECT source, count(*) AS n, sum(value) AS v FROM events GROUP BY source ORDER BY source",
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
+    let sql = sql_json(
+        &project,
+        "SELECT source, count(*) AS n, sum(value) AS v FROM events GROUP BY source ORDER BY source",
     );
     let ours = ours.as_array().unwrap();
     let sql = sql.as_array().unwrap();
@@ -91,27 +95,13 @@ fn queries_on_the_demo_agree_with_sql_and_the_docs_run() {
 
     // Persons by workspace role, through memberships (one person, several workspaces:
     // counted once per role), against SQL.
-    let ours = json_of(
-        plexus()
-            .args([
-                "query",
-                r#"{"measures": ["persons.count"], "dimensions": ["memberships.role"], "filters": [{"member": "memberships.group_type", "operator": "equals", "values": ["workspace"]}], "order": [["memberships.role", "asc"]]}"#,
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
+    let ours = query_json(
+        &project,
+        r#"{"measures": ["persons.count"], "dimensions": ["memberships.role"], "filters": [{"member": "memberships.group_type", "operator": "equals", "values": ["workspace"]}], "order": [["memberships.role", "asc"]]}"#,
     );
-    let sql = json_of(
-        plexus()
-            .args([
-                "sql",
-                "SELECT role, count(DISTINCT person_id) AS n FROM memberships WHERE group_type = 'workspace' GROUP BY role ORDER BY role NULLS LAST",
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
+    let sql = sql_json(
+        &project,
+        "SELECT role, count(DISTINCT person_id) AS n FROM memberships WHERE group_type = 'workspace' GROUP BY role ORDER BY role NULLS LAST",
     );
     let pairs = |v: &serde_json::Value, k: &str, n: &str| -> Vec<(String, u64)> {
         v.as_array()
@@ -132,30 +122,13 @@ fn queries_on_the_demo_agree_with_sql_and_the_docs_run() {
 
     // The documented definitions bind to the demo's warehouse, and the documented query
     // runs: revenue per customer against SQL over the same events.
-    let ours = json_of(
-        plexus()
-            .args([
-                "query",
-                r#"{"metrics": ["revenue", "paying_customers", "revenue_per_customer"]}"#,
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
+    let ours = query_json(
+        &project,
+        r#"{"metrics": ["revenue", "paying_customers", "revenue_per_customer"]}"#,
     );
-    let sql = json_of(
-        plexus()
-            .args([
-                "sql",
-                "SELECT sum(CASE WHEN e.name = 'invoice_paid' THEN e.value END) AS revenue, count(DISTINCT p.entity_id) AS payers
+    let sql = sql_json(&project, "SELECT sum(CASE WHEN e.name = 'invoice_paid' THEN e.value END) AS revenue, count(DISTINCT p.entity_id) AS payers
                  FROM events e JOIN participants p ON p.event_id = e.event_id
-                 WHERE e.name IN ('invoice_paid', 'payment_failed')",
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
-    );
+                 WHERE e.name IN ('invoice_paid', 'payment_failed')");
     let revenue = sql[0]["revenue"].as_f64().unwrap();
     let payers = sql[0]["payers"].as_f64().unwrap();
     assert!(revenue > 0.0 && payers > 0.0, "{sql}");
@@ -282,20 +255,10 @@ fn the_demo_ships_customer_analytics_that_add_up() {
     let queries = documented_queries();
     assert!(queries.len() >= 5, "{queries:?}");
     for q in &queries {
-        let rows = json_of(
-            plexus()
-                .args(["query", q, "--format", "json", "--project"])
-                .arg(&project),
-        );
+        let rows = query_json(&project, q);
         assert!(!rows.as_array().unwrap().is_empty(), "{q}");
     }
-    let run = |q: &str| {
-        json_of(
-            plexus()
-                .args(["query", q, "--format", "json", "--project"])
-                .arg(&project),
-        )
-    };
+    let run = |q: &str| query_json(&project, q);
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
 
     // Segments partition the accounts; LTV and churn rate are what their parts say.
@@ -303,16 +266,9 @@ fn the_demo_ships_customer_analytics_that_add_up() {
     let by_plan = run(
         r#"{"measures": ["accounts.count", "accounts.paying", "accounts.churned", "accounts.revenue"], "metrics": ["ltv", "churn_rate"], "dimensions": ["accounts.plan"]}"#,
     );
-    let workspaces = json_of(
-        plexus()
-            .args([
-                "sql",
-                "SELECT count(*) AS n FROM groups WHERE type = 'workspace'",
-                "--format",
-                "json",
-                "--project",
-            ])
-            .arg(&project),
+    let workspaces = sql_json(
+        &project,
+        "SELECT count(*) AS n FROM groups WHERE type = 'workspace'",
     );
     let sum: f64 = by_plan
         .as_array()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::{Column, DFSchema, TableReference};
+use datafusion::common::{Column, DFSchema};
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::functions::expr_fn::nullif;
 use datafusion::functions_aggregate::count::count_all;
@@ -203,12 +203,7 @@ async fn bind_cube(
 ) -> Option<BoundCube> {
     let df = match &cube.source {
         CubeSource::Table(t) => ctx.table(t.as_str()).await.map_err(|e| {
-            let mut tables = ctx
-                .catalog("datafusion")
-                .and_then(|c| c.schema("public"))
-                .map(|s| s.table_names())
-                .unwrap_or_default();
-            tables.sort();
+            let tables = registered_tables(ctx);
             let mut d = cube.source_origin.diag(format!(
                 "cube `{}` reads the table `{t}`, which the warehouse does not have ({})",
                 cube.name,
@@ -578,7 +573,13 @@ pub fn replace_columns(expr: Expr, replace: &HashMap<String, Expr>) -> Expr {
     .expect("replacing columns cannot fail")
 }
 
-/// `TableReference` of a cube's alias.
-pub fn cube_ref(name: &str) -> TableReference {
-    TableReference::bare(name)
+/// The tables registered in `ctx` (the warehouse's tables and models), sorted.
+pub fn registered_tables(ctx: &SessionContext) -> Vec<String> {
+    let mut tables = ctx
+        .catalog("datafusion")
+        .and_then(|c| c.schema("public"))
+        .map(|s| s.table_names())
+        .unwrap_or_default();
+    tables.sort();
+    tables
 }

@@ -251,6 +251,17 @@ pub struct DefinitionError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl DefinitionError {
+    /// Every problem, one per line (`file:line:column: message`, then its hint).
+    pub fn lines(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 impl Catalog {
     /// Reads `semantic/*.yml` and `*.yaml` under `root` (sorted by name) and adds them to
     /// `builtin` (the cubes every project has); checks everything, collecting every problem.

@@ -51,20 +51,8 @@ pub fn load(source: &SemanticSource, dir: &std::path::Path) -> SemanticState {
         plexus_warehouse::register_warehouse(&ctx, dir)
             .await
             .map_err(|e| e.to_string())?;
-        let catalog = Catalog::load(&source.root, source.builtin.clone()).map_err(|e| {
-            e.diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
-        let bound = Bound::new(catalog, &ctx).await.map_err(|e| {
-            e.diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+        let catalog = Catalog::load(&source.root, source.builtin.clone()).map_err(|e| e.lines())?;
+        let bound = Bound::new(catalog, &ctx).await.map_err(|e| e.lines())?;
         Ok(Arc::new(SemanticHandle {
             ctx,
             semantic: Semantic::new(bound),

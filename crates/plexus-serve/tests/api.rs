@@ -4,28 +4,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 mod common;
 
-use common::{build, runtime, start};
+use common::{build, demo, runtime, start};
 use plexus_serve::{ServeOptions, serve};
 use serde_json::Value;
-
-/// A demo project generated and built in a temporary folder.
-struct Demo {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-}
-
-fn demo(persons: usize) -> Demo {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("acme");
-    plexus_demo::generate(&root, &plexus_demo::DemoOptions { persons, seed: 7 }).expect("demo");
-    build(&root);
-    Demo { _tmp: tmp, root }
-}
 
 /// Rows of a SQL query over the demo's warehouse, as JSON objects.
 fn sql(root: &Path, sql: &str) -> Vec<Value> {

@@ -8,7 +8,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{build, start};
+use common::{demo, start};
 
 fn first_row(root: &Path, query: &str) -> Vec<String> {
     let batches = common::query(root, query);
@@ -29,17 +29,8 @@ fn search_open_filter_and_follow_in_chromium() {
         "playwright-core is not installed: run `npm ci --prefix {}` (scripts/test.sh does)",
         dir.display()
     );
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("acme");
-    plexus_demo::generate(
-        &root,
-        &plexus_demo::DemoOptions {
-            persons: 300,
-            seed: 7,
-        },
-    )
-    .expect("demo");
-    build(&root);
+    let d = demo(300);
+    let root = d.root.clone();
     // A person at a company with events from several sources, and one of those sources.
     let row = first_row(
         &root,

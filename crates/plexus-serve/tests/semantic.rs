@@ -3,32 +3,12 @@
 //! client (`@cubejs-client/core`, from Node).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 
-use common::{build, start};
+use common::{demo, start};
 use serde_json::{Value, json};
-
-struct Demo {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-}
-
-fn demo() -> Demo {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("acme");
-    plexus_demo::generate(
-        &root,
-        &plexus_demo::DemoOptions {
-            persons: 300,
-            seed: 7,
-        },
-    )
-    .expect("demo");
-    build(&root);
-    Demo { _tmp: tmp, root }
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -86,7 +66,7 @@ fn events_by_source(root: &Path) -> Vec<(String, i64)> {
 
 #[test]
 fn the_v1_api_answers_like_sql_and_rejects_bad_queries() {
-    let d = demo();
+    let d = demo(300);
     let addr = start(&d.root, None);
     let (status, result) = post(
         addr,
@@ -159,7 +139,7 @@ fn cube_client(addr: SocketAddr, query: &Value, token: Option<&str>) -> Result<V
 
 #[test]
 fn cubes_own_client_loads_pivots_and_reads_meta() {
-    let d = demo();
+    let d = demo(300);
     let addr = start(&d.root, Some("s3cret"));
     let query = json!({
         "measures": ["events.count"],

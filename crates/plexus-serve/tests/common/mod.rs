@@ -32,6 +32,22 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// A demo project generated (seed 7) and built in a temporary folder.
+pub struct Demo {
+    _tmp: tempfile::TempDir,
+    /// The project folder.
+    pub root: std::path::PathBuf,
+}
+
+/// Generates the demo with `persons` persons and builds it.
+pub fn demo(persons: usize) -> Demo {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("acme");
+    plexus_demo::generate(&root, &plexus_demo::DemoOptions { persons, seed: 7 }).expect("demo");
+    build(&root);
+    Demo { _tmp: tmp, root }
+}
+
 /// Builds the project in `root`.
 pub fn build(root: &Path) {
     let project = plexus_config::Project::load(root).expect("project");
