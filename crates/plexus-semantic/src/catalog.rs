@@ -357,11 +357,15 @@ impl Catalog {
         for (file, def) in &metric_defs {
             if let Some(metric) = check_metric(file, def, &catalog, &metric_defs, &mut diagnostics)
             {
-                if catalog.metrics.contains_key(&metric.name) {
+                if let Some(first) = catalog.metrics.get(&metric.name) {
                     diagnostics.push(
                         metric
                             .origin
-                            .diag(format!("metric `{}` is defined twice", metric.name)),
+                            .diag(format!("metric `{}` is defined twice", metric.name))
+                            .with_hint(format!(
+                                "the other is at {}; rename one",
+                                first.origin.diag("").position()
+                            )),
                     );
                     continue;
                 }

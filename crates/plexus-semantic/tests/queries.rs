@@ -601,6 +601,12 @@ fn bad_definitions_name_the_file_line_and_fix() {
             "semantic/bad.yml:6",
             "did you mean `a.count`?",
         ),
+        // a metric defined twice names both places
+        (
+            "cubes:\n  - name: a\n    table: orders\n    measures: [{ name: n, type: count }]\nmetrics:\n  - { name: m, type: simple, expression: a.n }\n  - { name: m, type: simple, expression: a.n }\n",
+            "semantic/bad.yml:7",
+            "the other is at semantic/bad.yml:6",
+        ),
         // statements other than a query are refused
         (
             "cubes:\n  - name: a\n    sql: \"DROP TABLE orders\"\n",
