@@ -526,6 +526,9 @@ async fn demo(g: &Global, dir: &Path, run: &DemoRun) -> miette::Result<ExitCode>
             dir.display(),
             dir.display()
         );
+        println!(
+            "\nCustomer analytics (semantic/customers.yml):\n  plexus query {p} --list\n  plexus query {p} '{{\"metrics\": [\"accounts\", \"ltv\", \"churn_rate\"], \"dimensions\": [\"accounts.plan\"]}}'"
+        );
         if run.serve.is_none() {
             println!(
                 "\nBrowse persons, companies and timelines:\n  plexus serve {p}    then open http://127.0.0.1:7777/\n  (or run `plexus demo --serve`)"
