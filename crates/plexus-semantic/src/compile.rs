@@ -1129,50 +1129,24 @@ fn condition(
                 .in_list(values.iter().map(literal).collect::<Result<_, _>>()?, true)
                 .or(e.is_null())
         }
-        "contains" => {
+        "contains" | "notContains" | "startsWith" | "notStartsWith" | "endsWith"
+        | "notEndsWith" => {
             need(None)?;
-            any(values
+            let (prefix, suffix) = match op {
+                "contains" | "notContains" => ("%", "%"),
+                "startsWith" | "notStartsWith" => ("", "%"),
+                _ => ("%", ""),
+            };
+            let matches: Vec<Expr> = values
                 .iter()
-                .map(|v| like(v, "%", "%"))
-                .collect::<Result<_, _>>()?)
-        }
-        "notContains" => {
-            need(None)?;
-            all(values
-                .iter()
-                .map(|v| like(v, "%", "%").map(|x| x.not()))
-                .collect::<Result<_, _>>()?)
-            .or(e.is_null())
-        }
-        "startsWith" => {
-            need(None)?;
-            any(values
-                .iter()
-                .map(|v| like(v, "", "%"))
-                .collect::<Result<_, _>>()?)
-        }
-        "notStartsWith" => {
-            need(None)?;
-            all(values
-                .iter()
-                .map(|v| like(v, "", "%").map(|x| x.not()))
-                .collect::<Result<_, _>>()?)
-            .or(e.is_null())
-        }
-        "endsWith" => {
-            need(None)?;
-            any(values
-                .iter()
-                .map(|v| like(v, "%", ""))
-                .collect::<Result<_, _>>()?)
-        }
-        "notEndsWith" => {
-            need(None)?;
-            all(values
-                .iter()
-                .map(|v| like(v, "%", "").map(|x| x.not()))
-                .collect::<Result<_, _>>()?)
-            .or(e.is_null())
+                .map(|v| like(v, prefix, suffix))
+                .collect::<Result<_, _>>()?;
+            if op.starts_with("not") {
+                // Like Cube: none of the values, or no value at all.
+                all(matches.into_iter().map(Expr::not).collect()).or(e.is_null())
+            } else {
+                any(matches)
+            }
         }
         "gt" | "gte" | "lt" | "lte" => {
             need(Some(1))?;

@@ -25,6 +25,36 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
+/// One measure (or metric) as Cube's meta lists it.
+#[allow(clippy::too_many_arguments)]
+fn measure_json(
+    name: String,
+    full_title: String,
+    short: &str,
+    agg: &str,
+    format: Format,
+    description: Option<&str>,
+    meta: Option<&crate::defs::Meta>,
+    cumulative: bool,
+) -> Value {
+    json!({
+        "name": name,
+        "title": full_title,
+        "shortTitle": title(short),
+        "type": "number",
+        "aggType": agg,
+        "format": format_name(format),
+        "description": description,
+        "cumulative": cumulative,
+        "cumulativeTotal": cumulative,
+        "drillMembers": [],
+        "drillMembersGrouped": {"measures": [], "dimensions": []},
+        "isVisible": true,
+        "public": true,
+        "meta": meta,
+    })
+}
+
 /// `{"cubes": [...]}`, Cube's meta response.
 pub fn meta_json(catalog: &Catalog) -> Value {
     let mut cubes: Vec<Value> = catalog
@@ -35,22 +65,16 @@ pub fn meta_json(catalog: &Catalog) -> Value {
                 .measures
                 .values()
                 .map(|m| {
-                    json!({
-                        "name": format!("{}.{}", cube.name, m.name),
-                        "title": format!("{} {}", title(&cube.name), title(&m.name)),
-                        "shortTitle": title(&m.name),
-                        "type": "number",
-                        "aggType": m.kind.as_str(),
-                        "format": format_name(m.format),
-                        "description": m.description,
-                        "cumulative": false,
-                        "cumulativeTotal": false,
-                        "drillMembers": [],
-                        "drillMembersGrouped": {"measures": [], "dimensions": []},
-                        "isVisible": true,
-                        "public": true,
-                        "meta": m.meta,
-                    })
+                    measure_json(
+                        format!("{}.{}", cube.name, m.name),
+                        format!("{} {}", title(&cube.name), title(&m.name)),
+                        &m.name,
+                        m.kind.as_str(),
+                        m.format,
+                        m.description.as_deref(),
+                        m.meta.as_ref(),
+                        false,
+                    )
                 })
                 .collect();
             let dimensions: Vec<Value> = cube
@@ -102,22 +126,16 @@ pub fn meta_json(catalog: &Catalog) -> Value {
             .metrics
             .values()
             .map(|m| {
-                json!({
-                    "name": format!("{METRICS_CUBE}.{}", m.name),
-                    "title": title(&m.name),
-                    "shortTitle": title(&m.name),
-                    "type": "number",
-                    "aggType": m.kind.as_str(),
-                    "format": format_name(m.format),
-                    "description": m.description,
-                    "cumulative": m.kind == crate::defs::MetricKind::Cumulative,
-                    "cumulativeTotal": m.kind == crate::defs::MetricKind::Cumulative,
-                    "drillMembers": [],
-                    "drillMembersGrouped": {"measures": [], "dimensions": []},
-                    "isVisible": true,
-                    "public": true,
-                    "meta": m.meta,
-                })
+                measure_json(
+                    format!("{METRICS_CUBE}.{}", m.name),
+                    title(&m.name),
+                    &m.name,
+                    m.kind.as_str(),
+                    m.format,
+                    m.description.as_deref(),
+                    m.meta.as_ref(),
+                    m.kind == crate::defs::MetricKind::Cumulative,
+                )
             })
             .collect();
         cubes.push(json!({
