@@ -22,9 +22,14 @@ if ! need python3; then
 fi
 
 # The web app's browser tests: Debian's Chromium driven by playwright-core from Node.js.
-if [ ! -x /usr/bin/chromium ] || ! need node || ! need npm; then
-  echo "==> installing chromium and Node.js (browser tests)"
-  apt-get update -qq && apt-get install -y -qq chromium nodejs npm >/dev/null
+# Only what is missing: a Node.js that bundles npm (NodeSource) conflicts with Debian's npm.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+need node || missing+=(nodejs)
+need npm || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]} (browser tests)"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ ! -d crates/plexus-serve/tests/browser/node_modules/playwright-core ]; then
   echo "==> installing playwright-core (browser tests; never downloads a browser)"
@@ -47,3 +52,4 @@ cargo nextest run --workspace --no-fail-fast
 
 echo "==> doc tests"
 cargo test --workspace --doc --quiet
+

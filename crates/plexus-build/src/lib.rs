@@ -30,6 +30,9 @@ use plexus_config::{Diagnostic, Project, WAREHOUSE_TABLES};
 use plexus_ingest::IngestError;
 use plexus_model::entities::{self, Collected, SourceCounts, TableSink, schema};
 use plexus_model::{models, profiles};
+use plexus_semantic::builtin::builtin_cubes;
+use plexus_semantic::rollup::{ROLLUPS_TABLE, build_rollups, rollups_batch, rollups_schema};
+use plexus_semantic::{Bound, Catalog};
 use plexus_warehouse::{Staging, WarehouseError};
 
 mod previous;
@@ -132,7 +135,7 @@ pub struct TableReport {
     pub name: String,
     /// Rows written.
     pub rows: u64,
-    /// `core` or `model`.
+    /// `core`, `model` or `rollup` (a semantic-layer rollup).
     pub kind: &'static str,
 }
 
@@ -328,6 +331,10 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         return Err(BuildError::Invalid(problems));
     }
     let model_files = models::discover(&project.models_dir()).map_err(BuildError::Invalid)?;
+    // The semantic definitions are checked now (a typo fails before any work); their
+    // rollups are built from the finished tables at the end.
+    let catalog = Catalog::load(&project.root, builtin_cubes(&project.config))
+        .map_err(|e| BuildError::Invalid(e.diagnostics))?;
     let mut clock = Clock {
         start: Instant::now(),
         stages: Vec::new(),
@@ -511,6 +518,9 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     observer.finish();
     clock.lap("run models");
 
+    build_semantic_rollups(catalog, &ctx, &staging, &mut reports, observer).await?;
+    clock.lap("build rollups");
+
     let manifest = manifest(&counts, &clock.stages, &reports);
     staging.write_table("build_manifest", schema::build_manifest(), &[manifest])?;
     reports.push(TableReport {
@@ -540,6 +550,50 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         groups,
         rejected_identifiers,
     })
+}
+
+/// Binds the semantic layer to the tables just written and writes each rollup
+/// (`rollup_<cube>_<name>`) and the `rollups` table that lists them.
+async fn build_semantic_rollups(
+    catalog: Catalog,
+    ctx: &SessionContext,
+    staging: &Staging,
+    reports: &mut Vec<TableReport>,
+    observer: &dyn Observer,
+) -> Result<(), BuildError> {
+    let count = catalog
+        .cubes
+        .values()
+        .map(|c| c.rollups.len())
+        .sum::<usize>();
+    observer.stage("build rollups", Some(count as u64));
+    let bound = Bound::new(catalog, ctx)
+        .await
+        .map_err(|e| BuildError::Invalid(e.diagnostics))?;
+    let built = build_rollups(&bound.catalog, &bound.cubes, ctx)
+        .await
+        .map_err(|e| BuildError::Profile {
+            name: "rollups",
+            message: e.to_string(),
+        })?;
+    for b in &built {
+        let rows = staging.write_table(&b.table, b.schema.clone(), &b.batches)?;
+        reports.push(TableReport {
+            name: b.table.clone(),
+            rows,
+            kind: "rollup",
+        });
+        observer.step(&b.table);
+    }
+    let list = rollups_batch(&bound.catalog, &built);
+    staging.write_table(ROLLUPS_TABLE, rollups_schema(), &[list])?;
+    reports.push(TableReport {
+        name: ROLLUPS_TABLE.into(),
+        rows: built.len() as u64,
+        kind: "core",
+    });
+    observer.finish();
+    Ok(())
 }
 
 /// Builds the SQL profile tables (current traits, facts, power users) from the core tables
@@ -728,7 +782,10 @@ fn manifest(
         seconds.push(Some(s.seconds));
     }
     for t in tables {
-        kind.push(if t.kind == "model" { "model" } else { "table" });
+        kind.push(match t.kind {
+            "model" | "rollup" => t.kind,
+            _ => "table",
+        });
         name.push(t.name.clone());
         read.push(None);
         loaded.push(None);

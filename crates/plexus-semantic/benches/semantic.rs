@@ -6,7 +6,11 @@
 //! - execute: events counted and summed by source and month over 10,000,000 synthetic
 //!   events in Parquet (written once to `$CARGO_TARGET_DIR/bench-data/`), p50 and p99 over
 //!   20 runs after one warm-up, and the same with a date range and a filter;
+//! - rollup: the daily rollup of the events (per day, source and name) built once, then
+//!   the grouped query and a filtered one answered from it (p50 and p99 over 200 runs);
 //! - repeat: the first query again through `Semantic::run`, answered by the result cache.
+//!
+//! Compile figures are taken with the rollup bound (each query first tries it).
 //!
 //! Run: `cargo bench -p plexus-semantic --bench semantic` (add `-- --events N` for another
 //! size). Prints one line per figure.
@@ -21,6 +25,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use plexus_semantic::catalog::Catalog;
+use plexus_semantic::rollup::{build_rollups, register_rollups};
 use plexus_semantic::{Bound, CompileOptions, Query, compile};
 
 const DEFS: &str = r#"
@@ -41,6 +46,12 @@ cubes:
       - { name: persons, type: count_distinct, sql: person_id }
     joins:
       - { name: persons, relationship: many_to_one, sql: "{CUBE}.person_id = {persons}.person_id" }
+    pre_aggregations:
+      - name: daily
+        measures: [count, total_value, paid]
+        dimensions: [source, name]
+        time_dimension: timestamp
+        granularity: day
   - name: persons
     table: persons
     dimensions:
@@ -214,10 +225,39 @@ fn main() {
     });
     let catalog = Catalog::from_sources(&[(Path::new("semantic/bench.yml"), DEFS)], Vec::new())
         .unwrap_or_else(|e| panic!("{:#?}", e.diagnostics));
-    let bound = runtime
+    let rows_only = runtime
         .block_on(Bound::new(catalog, &ctx))
         .unwrap_or_else(|e| panic!("{:#?}", e.diagnostics));
     let opts = CompileOptions::default();
+
+    // The rollup, built as `plexus build` does and stored as Parquet like the warehouse.
+    let t = Instant::now();
+    let built = runtime
+        .block_on(build_rollups(&rows_only.catalog, &rows_only.cubes, &ctx))
+        .expect("build rollups");
+    let build_ms = t.elapsed().as_secs_f64() * 1000.0;
+    register_rollups(&ctx, &rows_only.catalog, &built).expect("register rollups");
+    for b in &built {
+        let path = dir.join(format!("{}.parquet", b.table));
+        let file = std::fs::File::create(&path).expect("create");
+        let mut w = ArrowWriter::try_new(file, b.schema.clone(), None).expect("writer");
+        for batch in &b.batches {
+            w.write(batch).expect("write");
+        }
+        w.close().expect("close");
+        ctx.deregister_table(b.table.as_str()).expect("deregister");
+        runtime
+            .block_on(ctx.register_parquet(
+                b.table.as_str(),
+                path.to_string_lossy().as_ref(),
+                ParquetReadOptions::default(),
+            ))
+            .expect("register");
+    }
+    let bound = runtime
+        .block_on(Bound::new(rows_only.catalog.as_ref().clone(), &ctx))
+        .unwrap_or_else(|e| panic!("{:#?}", e.diagnostics));
+    assert_eq!(bound.rollups.len(), built.len(), "the rollups bind");
 
     let grouped = r#"{"measures": ["events.count", "events.total_value"], "dimensions": ["events.source"],
         "time_dimensions": [{"dimension": "events.timestamp", "granularity": "month"}]}"#;
@@ -253,10 +293,42 @@ fn main() {
         let (p50, p99) = quantiles(times);
         println!("compile  {label:<40} p50 {p50:>7.3} ms  p99 {p99:>7.3} ms");
     }
-    for (label, q) in [queries[0], queries[2]] {
+    let rollup_rows: u64 = built.iter().map(|b| b.rows()).sum();
+    println!(
+        "rollup   build events.daily from {events} events     {build_ms:>7.1} ms  ({rollup_rows} rows)"
+    );
+    let by_name = r#"{"measures": ["events.count", "events.total_value"], "dimensions": ["events.name"],
+        "time_dimensions": [{"dimension": "events.timestamp", "granularity": "week", "date_range": ["2024-03-01", "2024-08-31"]}],
+        "filters": [{"member": "events.source", "operator": "in", "values": ["app", "web"]}]}"#;
+    let runs = [
+        ("rows", &rows_only, queries[0].0, grouped, 20),
+        ("rows", &rows_only, queries[2].0, queries[2].1, 20),
+        (
+            "rows",
+            &rows_only,
+            "by name and week, range, in",
+            by_name,
+            20,
+        ),
+        ("rollup", &bound, queries[0].0, grouped, 200),
+        (
+            "rollup",
+            &bound,
+            "by name and week, range, in",
+            by_name,
+            200,
+        ),
+    ];
+    for (from, bound, label, q, rounds) in runs {
         let query = Query::from_json(q).expect("query");
+        let compiled = compile(bound, &query, opts).expect("compile");
+        assert_eq!(
+            compiled.rollup.is_some(),
+            from == "rollup",
+            "{label} reads the {from}"
+        );
         let run = || {
-            let plan = compile(&bound, &query, opts).expect("compile").plan;
+            let plan = compile(bound, &query, opts).expect("compile").plan;
             runtime.block_on(async {
                 ctx.execute_logical_plan(plan)
                     .await
@@ -267,18 +339,20 @@ fn main() {
             })
         };
         let rows: usize = run().iter().map(|b| b.num_rows()).sum();
-        let mut times = Vec::with_capacity(20);
-        for _ in 0..20 {
+        let mut times = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
             let t = Instant::now();
             std::hint::black_box(run());
             times.push(t.elapsed());
         }
         let (p50, p99) = quantiles(times);
-        println!("execute  {label:<40} p50 {p50:>7.1} ms  p99 {p99:>7.1} ms  ({rows} rows)");
+        println!(
+            "execute  {label:<40} p50 {p50:>7.2} ms  p99 {p99:>7.2} ms  ({rows} rows, from the {from})"
+        );
     }
     // The repeat case: the same query again on the same warehouse, through `Semantic::run`
     // (compile, then the result cache).
-    let semantic = plexus_semantic::Semantic::new(bound.clone());
+    let semantic = plexus_semantic::Semantic::new(rows_only.clone());
     let query = Query::from_json(grouped).expect("query");
     runtime
         .block_on(semantic.run(&ctx, &query))

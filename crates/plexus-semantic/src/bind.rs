@@ -19,6 +19,7 @@ use crate::catalog::{
     identifiers_mapped, quote,
 };
 use crate::defs::{DimensionKind, MeasureKind, Relationship};
+use crate::rollup::{BoundRollup, find_rollups};
 
 /// A column of the query's working relation by its plain name (`cube.measure` has a dot
 /// in its name, not a qualifier).
@@ -79,6 +80,8 @@ pub struct Bound {
     pub edges: HashMap<String, Vec<Edge>>,
     /// Metrics by name.
     pub metrics: HashMap<String, BoundMetric>,
+    /// The rollups the warehouse holds for the current definitions.
+    pub rollups: Vec<BoundRollup>,
 }
 
 impl Bound {
@@ -149,11 +152,13 @@ impl Bound {
             HashMap::new()
         };
         if diagnostics.is_empty() {
+            let rollups = find_rollups(&catalog, &cubes, ctx).await;
             Ok(Bound {
                 catalog: Arc::new(catalog),
                 cubes,
                 edges,
                 metrics,
+                rollups,
             })
         } else {
             Err(DefinitionError { diagnostics })

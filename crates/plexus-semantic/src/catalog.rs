@@ -74,10 +74,36 @@ pub struct Cube {
     pub joins: Vec<Join>,
     /// The primary-key dimension, if one is marked.
     pub primary_key: Option<String>,
+    /// Its rollups (pre-aggregations), in file order.
+    pub rollups: Vec<Rollup>,
     /// Where it is defined.
     pub origin: Origin,
     /// Where its `sql` or `table` is written.
     pub source_origin: Origin,
+}
+
+/// A checked rollup: measures of one cube aggregated per period and dimension value.
+#[derive(Debug, Clone)]
+pub struct Rollup {
+    /// Its name, unique in its cube.
+    pub name: String,
+    /// Measures kept (count, sum, min, max, avg), by name.
+    pub measures: Vec<String>,
+    /// Dimensions kept, by name.
+    pub dimensions: Vec<String>,
+    /// The time dimension aggregated per `granularity`, if any.
+    pub time_dimension: Option<String>,
+    /// The period of `time_dimension`.
+    pub granularity: Granularity,
+    /// Where it is defined.
+    pub origin: Origin,
+}
+
+impl Rollup {
+    /// The warehouse table holding the rollup of `cube`.
+    pub fn table(&self, cube: &str) -> String {
+        format!("rollup_{cube}_{}", self.name)
+    }
 }
 
 /// A checked measure.
@@ -738,6 +764,9 @@ fn check_cube(file: &Path, def: &CubeDef, out: &mut Vec<Diagnostic>) -> Option<C
             origin: Origin::of(file, &j.name),
         })
         .collect();
+    // A bad rollup is reported, and the cube kept: its other checks and the metrics
+    // over it go on without a cascade of "unknown cube" errors.
+    let rollups = check_rollups(file, def, &measures, &dimensions, out);
     ok.then(|| Cube {
         name: def.name.value.clone(),
         source,
@@ -747,9 +776,177 @@ fn check_cube(file: &Path, def: &CubeDef, out: &mut Vec<Diagnostic>) -> Option<C
         dimensions,
         joins,
         primary_key,
+        rollups,
         origin,
         source_origin,
     })
+}
+
+/// Checks a cube's `pre_aggregations` (names, members of the cube, kinds that add up)
+/// and returns the valid ones.
+fn check_rollups(
+    file: &Path,
+    def: &CubeDef,
+    measures: &IndexMap<String, Measure>,
+    dimensions: &IndexMap<String, Dimension>,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<Rollup> {
+    let cube = def.name.value.as_str();
+    let mut rollups: Vec<Rollup> = Vec::new();
+    // `count`, `CUBE.count` and `<cube>.count` all name the cube's member `count`.
+    let member = |s: &Spanned<String>| -> String {
+        let v = s.value.trim();
+        v.strip_prefix("CUBE.")
+            .or_else(|| v.strip_prefix(&format!("{cube}.")))
+            .unwrap_or(v)
+            .to_string()
+    };
+    for p in &def.pre_aggregations {
+        let o = Origin::of(file, &p.name);
+        let before = out.len();
+        if !check_name(file, &p.name, "pre-aggregation", out) {
+            continue;
+        }
+        if let Some(first) = rollups.iter().find(|r| r.name == p.name.value) {
+            out.push(o.diag(format!(
+                "pre-aggregation `{}` is defined twice in cube `{cube}` (first at line {})",
+                p.name.value, first.origin.line
+            )));
+            continue;
+        }
+        if let Some(kind) = &p.kind
+            && kind.value != "rollup"
+        {
+            out.push(
+                Origin::of(file, kind)
+                    .diag(format!(
+                        "pre-aggregation type `{}` is not supported",
+                        kind.value
+                    ))
+                    .with_hint("use `type: rollup` (or leave `type` out)"),
+            );
+            continue;
+        }
+        let mut kept = Vec::new();
+        for m in &p.measures {
+            let name = member(m);
+            let mo = Origin::of(file, m);
+            match measures.get(&name) {
+                None => {
+                    let mut d = mo.diag(format!(
+                        "pre-aggregation `{}` names `{name}`, which is not a measure of cube `{cube}`",
+                        p.name.value
+                    ));
+                    if let Some(c) = closest(&name, measures.keys().map(String::as_str)) {
+                        d = d.with_hint(format!("did you mean `{c}`?"));
+                    }
+                    out.push(d);
+                }
+                Some(x) if x.kind == MeasureKind::CountDistinct => out.push(
+                    mo.diag(format!(
+                        "pre-aggregation `{}` cannot hold the count_distinct measure `{name}`: distinct counts of days do not add up to a month's",
+                        p.name.value
+                    ))
+                    .with_hint("leave it out: queries that ask for it read the cube's rows"),
+                ),
+                Some(x) if x.kind == MeasureKind::Number => out.push(
+                    mo.diag(format!(
+                        "pre-aggregation `{}` names the number measure `{name}`",
+                        p.name.value
+                    ))
+                    .with_hint(format!(
+                        "list the measures it reads instead ({}); queries compute it from them",
+                        x.reads.join(", ")
+                    )),
+                ),
+                Some(_) if kept.contains(&name) => {}
+                Some(_) => kept.push(name),
+            }
+        }
+        let mut dims = Vec::new();
+        for d in &p.dimensions {
+            let name = member(d);
+            if !dimensions.contains_key(&name) {
+                let mut diag = Origin::of(file, d).diag(format!(
+                    "pre-aggregation `{}` names `{name}`, which is not a dimension of cube `{cube}`",
+                    p.name.value
+                ));
+                if let Some(c) = closest(&name, dimensions.keys().map(String::as_str)) {
+                    diag = diag.with_hint(format!("did you mean `{c}`?"));
+                }
+                out.push(diag);
+            } else if !dims.contains(&name) {
+                dims.push(name);
+            }
+        }
+        let time_dimension = match &p.time_dimension {
+            None => None,
+            Some(t) => {
+                let name = member(t);
+                match dimensions.get(&name) {
+                    Some(d) if d.kind == DimensionKind::Time => Some(name),
+                    Some(d) => {
+                        out.push(Origin::of(file, t).diag(format!(
+                            "pre-aggregation `{}`: `{name}` is a {} dimension, `time_dimension` takes a time dimension",
+                            p.name.value,
+                            d.kind.as_str()
+                        )));
+                        None
+                    }
+                    None => {
+                        let mut diag = Origin::of(file, t).diag(format!(
+                            "pre-aggregation `{}` names `{name}`, which is not a dimension of cube `{cube}`",
+                            p.name.value
+                        ));
+                        let times = dimensions
+                            .values()
+                            .filter(|d| d.kind == DimensionKind::Time)
+                            .map(|d| d.name.as_str());
+                        if let Some(c) = closest(&name, times) {
+                            diag = diag.with_hint(format!("did you mean `{c}`?"));
+                        }
+                        out.push(diag);
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(g) = &p.granularity
+            && p.time_dimension.is_none()
+        {
+            out.push(
+                Origin::of(file, g)
+                    .diag(format!(
+                        "pre-aggregation `{}` has a `granularity` but no `time_dimension`",
+                        p.name.value
+                    ))
+                    .with_hint("add `time_dimension: <a time dimension of the cube>`"),
+            );
+        }
+        if kept.is_empty() && p.measures.is_empty() {
+            out.push(
+                o.diag(format!(
+                    "pre-aggregation `{}` holds no measure",
+                    p.name.value
+                ))
+                .with_hint(
+                    "add `measures: [count]` (count, sum, min, max or avg measures of the cube)",
+                ),
+            );
+        }
+        if out.len() > before {
+            continue;
+        }
+        rollups.push(Rollup {
+            name: p.name.value.clone(),
+            measures: kept,
+            dimensions: dims,
+            time_dimension,
+            granularity: p.granularity.as_ref().map_or(Granularity::Day, |g| g.value),
+            origin: o,
+        });
+    }
+    rollups
 }
 
 fn check_joins(catalog: &Catalog, out: &mut Vec<Diagnostic>) {

@@ -8,6 +8,10 @@
 //! per-cube results join on the dimensions (null-safe, full outer), then metrics, number
 //! measures, running totals, measure filters, order and limit apply in that order.
 //! Query values become literals in the plan: no value is ever pasted into SQL text.
+//!
+//! Before that, each rollup of the warehouse ([`crate::rollup`]) is tried: compiled
+//! against a rollup, every member must be in it and every date boundary on one of its
+//! period starts, or the attempt fails and the next one (at last the cube's rows) is tried.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Not;
@@ -28,6 +32,7 @@ use crate::bind::{Bound, ucol};
 use crate::catalog::{METRICS_CUBE, MeasureRef, MetricBody};
 use crate::defs::{DimensionKind, Format, Granularity, MeasureKind, MetricKind, Relationship};
 use crate::query::{DateRange, Filter, MemberFilter, Query};
+use crate::rollup::{BoundRollup, covers};
 
 /// A query that cannot be answered as written: a message for the user (HTTP 400).
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +87,8 @@ pub struct Compiled {
     pub plan: LogicalPlan,
     /// The result's columns, in order.
     pub columns: Vec<OutputColumn>,
+    /// The rollup read instead of the cube's rows (`cube.rollup`), if any.
+    pub rollup: Option<String>,
 }
 
 /// Settings of a compilation.
@@ -135,18 +142,37 @@ struct Compiler<'a> {
     metrics: Vec<String>,
     /// Cubes the row filters read.
     filter_cubes: BTreeSet<String>,
+    /// The rollup compiled against: members resolve to its columns, and anything it
+    /// does not hold fails the attempt.
+    rollup: Option<&'a BoundRollup>,
 }
 
-/// Compiles `query` against `bound`.
+/// Compiles `query` against `bound`: from the first rollup that answers it exactly, or
+/// else from the cubes' rows.
 pub fn compile(bound: &Bound, query: &Query, opts: CompileOptions) -> Result<Compiled, QueryError> {
-    let mut c = Compiler {
-        bound,
-        opts,
-        measures: Vec::new(),
-        metrics: Vec::new(),
-        filter_cubes: BTreeSet::new(),
+    let attempt = |rollup: Option<&BoundRollup>| {
+        Compiler {
+            bound,
+            opts,
+            measures: Vec::new(),
+            metrics: Vec::new(),
+            filter_cubes: BTreeSet::new(),
+            rollup,
+        }
+        .compile(query)
     };
-    c.compile(query)
+    for r in &bound.rollups {
+        if let Ok(mut c) = attempt(Some(r)) {
+            c.rollup = Some(format!("{}.{}", r.cube, r.rollup.name));
+            return Ok(c);
+        }
+    }
+    attempt(None)
+}
+
+/// The attempt against a rollup fails: the query needs something it does not hold.
+fn not_in_rollup<T>(what: impl std::fmt::Display) -> Result<T, QueryError> {
+    Err(QueryError::Invalid(format!("not in the rollup: {what}")))
 }
 
 impl Compiler<'_> {
@@ -247,6 +273,11 @@ impl Compiler<'_> {
                 ));
             }
             let raw = self.dimension_expr(&cube.name, &dim.name)?;
+            if let (Some(r), Some(g)) = (self.rollup, granularity)
+                && !covers(r.rollup.granularity, g)
+            {
+                return not_in_rollup(format!("granularity {}", g.as_str()));
+            }
             if let Some(g) = granularity {
                 let out = format!("{}.{}", td.dimension, g.as_str());
                 if dims.iter().any(|d| d.out == out) {
@@ -279,6 +310,8 @@ impl Compiler<'_> {
                         );
                     }
                     _ => {
+                        self.aligned(from)?;
+                        self.aligned(to)?;
                         self.filter_cubes.insert(cube.name.clone());
                         row_filters
                             .push(raw.clone().gt_eq(time_lit(from)).and(raw.lt(time_lit(to))));
@@ -288,6 +321,11 @@ impl Compiler<'_> {
         }
         for d in &q.dimensions {
             let (cube, dim) = catalog.dimension(d).map_err(QueryError::Invalid)?;
+            if let Some(r) = self.rollup
+                && r.rollup.time_dimension.as_deref() == Some(dim.name.as_str())
+            {
+                return not_in_rollup("a time dimension without granularity");
+            }
             if dims.iter().any(|x| x.out == *d) {
                 return invalid(format!("`{d}` is asked for twice"));
             }
@@ -323,6 +361,15 @@ impl Compiler<'_> {
         // Everything computed: requested values, then what filters read.
         for (_, w) in &values {
             self.want(w.clone());
+        }
+        if let Some(r) = self.rollup {
+            for m in &self.measures {
+                let number =
+                    catalog.cubes[&m.cube].measures[&m.measure].kind == MeasureKind::Number;
+                if m.cube != r.cube || !(number || r.measures.contains_key(&m.measure)) {
+                    return not_in_rollup(m.path());
+                }
+            }
         }
         let row_filter = row_filters.into_iter().reduce(Expr::and);
 
@@ -455,6 +502,7 @@ impl Compiler<'_> {
         Ok(Compiled {
             plan: builder.build()?,
             columns,
+            rollup: None,
         })
     }
 
@@ -476,6 +524,12 @@ impl Compiler<'_> {
     }
 
     fn dimension_expr(&self, cube: &str, dim: &str) -> Result<Expr, QueryError> {
+        if let Some(r) = self.rollup {
+            return match r.dimensions.get(dim) {
+                Some((e, _)) if r.cube == cube => Ok(e.clone()),
+                _ => not_in_rollup(format!("{cube}.{dim}")),
+            };
+        }
         self.bound
             .cubes
             .get(cube)
@@ -485,11 +539,28 @@ impl Compiler<'_> {
     }
 
     fn dim_type(&self, cube: &str, dim: &str) -> DataType {
+        if let Some(r) = self.rollup {
+            return r
+                .dimensions
+                .get(dim)
+                .filter(|_| r.cube == cube)
+                .map_or(DataType::Null, |(_, t)| t.clone());
+        }
         self.bound
             .cubes
             .get(cube)
             .and_then(|c| c.dimensions.get(dim))
             .map_or(DataType::Null, |(_, t)| t.clone())
+    }
+
+    /// On a rollup, a date boundary must be the start of one of its periods.
+    fn aligned(&self, micros: i64) -> Result<(), QueryError> {
+        match self.rollup {
+            Some(r) if truncate(micros, r.rollup.granularity) != micros => {
+                not_in_rollup("a date boundary inside a period")
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Adds a value and what it reads to what the query computes.
@@ -576,6 +647,7 @@ impl Compiler<'_> {
                 f,
                 member,
                 self.opts.now,
+                None,
             )?;
             return Ok((Stage::Results, e));
         }
@@ -591,6 +663,7 @@ impl Compiler<'_> {
                 f,
                 member,
                 self.opts.now,
+                None,
             )?;
             return Ok((Stage::Results, e));
         }
@@ -598,7 +671,13 @@ impl Compiler<'_> {
             Ok((cube, d)) => {
                 self.filter_cubes.insert(cube.name.clone());
                 let e = self.dimension_expr(&cube.name, &d.name)?;
-                let e = condition(e, d.kind, f, member, self.opts.now)?;
+                // On a rollup, its time dimension holds period starts: only conditions
+                // on whole periods read it the same way as the rows.
+                let periods = self
+                    .rollup
+                    .filter(|r| r.rollup.time_dimension.as_deref() == Some(d.name.as_str()))
+                    .map(|r| r.rollup.granularity);
+                let e = condition(e, d.kind, f, member, self.opts.now, periods)?;
                 Ok((Stage::Rows, e))
             }
             Err(_) if !member.contains('.') => invalid(format!(
@@ -619,6 +698,24 @@ impl Compiler<'_> {
         let mut needed: BTreeSet<String> = dims.iter().map(|d| d.cube.clone()).collect();
         needed.extend(self.filter_cubes.iter().cloned());
         needed.remove(root);
+        if let Some(r) = self.rollup {
+            if r.cube != root || !needed.is_empty() {
+                return not_in_rollup(format!("cube {root} joined to others"));
+            }
+            let mut tree = LogicalPlanBuilder::from(r.plan.clone());
+            if let Some(f) = filter {
+                tree = tree.filter(f.clone())?;
+            }
+            let group: Vec<Expr> = dims.iter().map(|d| d.expr.clone().alias(&d.out)).collect();
+            let mut aggs = Vec::new();
+            for m in measures {
+                match r.measures.get(&m.measure) {
+                    Some(e) => aggs.push(e.clone().alias(m.path())),
+                    None => return not_in_rollup(m.path()),
+                }
+            }
+            return Ok(tree.aggregate(group, aggs)?.build()?);
+        }
         let (mut tree, multiplied) = self.tree(root, &needed)?;
         if let Some(f) = filter {
             tree = tree.filter(f.clone())?;
@@ -888,7 +985,7 @@ fn names(gs: &[Granularity]) -> String {
 /// same instant: casting drops the zone, not the offset), and the result stays zone-less,
 /// because `date_trunc` on a zoned timestamp and a cast to a zone both convert every value
 /// through the zone database: over 10M events that was most of the query's time.
-fn truncated(e: Expr, t: &DataType, g: Granularity) -> Expr {
+pub(crate) fn truncated(e: Expr, t: &DataType, g: Granularity) -> Expr {
     let naive = match t {
         DataType::Timestamp(TimeUnit::Microsecond, None) => e,
         _ => cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)),
@@ -1059,9 +1156,35 @@ fn condition(
     f: &MemberFilter,
     member: &str,
     now: DateTime<Utc>,
+    periods: Option<Granularity>,
 ) -> Result<Expr, QueryError> {
     let values = f.all_values();
     let op = f.operator.as_str();
+    // `e` holds period starts (a rollup's time dimension): only `>= start` and `< start`
+    // of whole periods select the same rows.
+    let time_lit = |micros: i64| -> Result<Expr, QueryError> {
+        match periods {
+            Some(g) if truncate(micros, g) != micros => {
+                not_in_rollup("a date boundary inside a period")
+            }
+            _ => Ok(time_lit(micros)),
+        }
+    };
+    if periods.is_some()
+        && !matches!(
+            op,
+            "inDateRange"
+                | "notInDateRange"
+                | "beforeDate"
+                | "beforeOrOnDate"
+                | "afterDate"
+                | "afterOrOnDate"
+                | "set"
+                | "notSet"
+        )
+    {
+        return not_in_rollup(format!("`{op}` on a rollup's time dimension"));
+    }
     let need = |n: Option<usize>| -> Result<(), QueryError> {
         match n {
             Some(0) if !values.is_empty() => {
@@ -1180,8 +1303,8 @@ fn condition(
             let (from, to) = date_range(&range, now)?;
             let inside = e
                 .clone()
-                .gt_eq(time_lit(from))
-                .and(e.clone().lt(time_lit(to)));
+                .gt_eq(time_lit(from)?)
+                .and(e.clone().lt(time_lit(to)?));
             if op == "inDateRange" {
                 inside
             } else {
@@ -1192,10 +1315,10 @@ fn condition(
             needs_time(op)?;
             need(Some(1))?;
             match op {
-                "beforeDate" => e.lt(time_lit(time_value(&values[0], false)?)),
-                "beforeOrOnDate" => e.lt(time_lit(time_value(&values[0], true)?)),
-                "afterDate" => e.gt_eq(time_lit(time_value(&values[0], true)?)),
-                _ => e.gt_eq(time_lit(time_value(&values[0], false)?)),
+                "beforeDate" => e.lt(time_lit(time_value(&values[0], false)?)?),
+                "beforeOrOnDate" => e.lt(time_lit(time_value(&values[0], true)?)?),
+                "afterDate" => e.gt_eq(time_lit(time_value(&values[0], true)?)?),
+                _ => e.gt_eq(time_lit(time_value(&values[0], false)?)?),
             }
         }
         _ => {

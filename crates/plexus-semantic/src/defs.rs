@@ -41,9 +41,41 @@ pub struct CubeDef {
     /// Joins to other cubes.
     #[serde(default)]
     pub joins: Vec<JoinDef>,
+    /// Rollups (Cube's pre-aggregations): measures summed per period and dimension value,
+    /// built with the warehouse, that queries read instead of the cube's rows.
+    #[serde(default)]
+    pub pre_aggregations: Vec<PreAggregationDef>,
     /// Free-form metadata (owner, certified, pii, masking), passed to clients as is.
     #[serde(default)]
     pub meta: Option<Meta>,
+}
+
+/// A rollup of a cube (Cube's `pre_aggregations`, type `rollup`): its measures aggregated
+/// per `granularity` of `time_dimension` and per value of `dimensions`, written to the
+/// warehouse by `plexus build`. A query that asks only for these (at this granularity or
+/// a coarser one, filtered on these dimensions, date ranges on whole periods) reads the
+/// rollup and gets the same answer as from the rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreAggregationDef {
+    /// The rollup's name, unique in its cube.
+    pub name: Spanned<String>,
+    /// `rollup` (the default; the only type).
+    #[serde(default, rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// Measures of the cube (`count`, `CUBE.count` or `<cube>.count`): count, sum, min, max
+    /// or avg. Distinct counts do not add up across periods and cannot be rolled up.
+    #[serde(default)]
+    pub measures: Vec<Spanned<String>>,
+    /// Dimensions of the cube to keep, written like measures.
+    #[serde(default)]
+    pub dimensions: Vec<Spanned<String>>,
+    /// A time dimension of the cube to aggregate per `granularity`.
+    #[serde(default)]
+    pub time_dimension: Option<Spanned<String>>,
+    /// The period of `time_dimension`: `day` (default), `week`, `month`, `quarter`, `year`.
+    #[serde(default)]
+    pub granularity: Option<Spanned<Granularity>>,
 }
 
 /// Metadata kept with a cube, member or metric and shown by `meta` endpoints.

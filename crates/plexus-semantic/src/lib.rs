@@ -9,7 +9,8 @@
 //! - [`bind`]: the catalog planned against a warehouse (columns and types checked, every
 //!   member's SQL parsed once);
 //! - [`query`]: the query JSON;
-//! - [`compile`]: a query to a logical plan, values as literals;
+//! - [`compile`]: a query to a logical plan, values as literals, read from a rollup
+//!   ([`rollup`]) when one answers it;
 //! - [`format`]: values shown by their measure's format.
 //!
 //! ```no_run
@@ -29,6 +30,7 @@ pub mod defs;
 pub mod format;
 pub mod meta;
 pub mod query;
+pub mod rollup;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -96,6 +98,8 @@ pub struct QueryResult {
     pub columns: Vec<OutputColumn>,
     /// The rows.
     pub batches: Vec<RecordBatch>,
+    /// The rollup it was computed from (`cube.rollup`), if not from the cubes' rows.
+    pub rollup: Option<String>,
 }
 
 impl QueryResult {
@@ -160,6 +164,7 @@ impl Semantic {
         let result = Arc::new(QueryResult {
             columns: compiled.columns,
             batches,
+            rollup: compiled.rollup,
         });
         self.lock().put(key, result.clone());
         Ok(result)

@@ -187,6 +187,7 @@ impl Fixture {
         QueryResult {
             columns: compiled.columns,
             batches,
+            rollup: compiled.rollup,
         }
     }
 

@@ -172,6 +172,7 @@ async fn v1_query(State(state): State<AppState>, body: axum::body::Bytes) -> Api
     ok(json!({
         "columns": result.columns,
         "data": crate::semantic::rows_json(&result),
+        "rollup": result.rollup,
     }))
 }
 

@@ -321,6 +321,7 @@ async fn load(state: &AppState, value: Value, multi: bool) -> CubeResult {
         "external": false,
         "slowQuery": false,
         "total": Value::Null,
+        "usedPreAggregations": used_rollups(&h, result.rollup.as_deref()),
     });
     let body = if multi {
         let mut pivot = echoed.clone();
@@ -330,6 +331,22 @@ async fn load(state: &AppState, value: Value, multi: bool) -> CubeResult {
         one
     };
     Ok(axum::Json(body).into_response())
+}
+
+/// Cube's `usedPreAggregations`: the rollup a result was read from, with its table.
+fn used_rollups(h: &crate::semantic::SemanticHandle, rollup: Option<&str>) -> Value {
+    let mut used = serde_json::Map::new();
+    if let Some(name) = rollup
+        && let Some(r) = h
+            .semantic
+            .bound
+            .rollups
+            .iter()
+            .find(|r| format!("{}.{}", r.cube, r.rollup.name) == name)
+    {
+        used.insert(name.to_string(), json!({ "targetTableName": r.table }));
+    }
+    Value::Object(used)
 }
 
 async fn meta(State(state): State<AppState>) -> CubeResult {
@@ -366,7 +383,7 @@ fn sql(state: &AppState, value: Value) -> CubeResult {
             "cacheKeyQueries": [],
             "dataSource": "default",
             "external": false,
-            "preAggregations": [],
+            "preAggregations": compiled.rollup.iter().map(|r| json!({ "preAggregationId": r })).collect::<Vec<_>>(),
             "rollupMatchResults": [],
         }
     }))
