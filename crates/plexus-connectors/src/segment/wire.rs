@@ -1,0 +1,116 @@
+//! The Segment call as it is on the wire, deserialized without copying:
+//! leaves borrow from the line, `traits`/`properties` stay raw JSON text.
+//! Both the spec's camelCase names and snake_case variants are read.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::lenient::{CompanyName, Number, Scalar};
+
+/// One Segment call (any type); unknown keys are skipped.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Call<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Scalar<'a>,
+    #[serde(rename = "messageId", borrow, default)]
+    pub message_id: Scalar<'a>,
+    #[serde(rename = "message_id", borrow, default)]
+    pub message_id_snake: Scalar<'a>,
+    #[serde(rename = "userId", borrow, default)]
+    pub user_id: Scalar<'a>,
+    #[serde(rename = "user_id", borrow, default)]
+    pub user_id_snake: Scalar<'a>,
+    #[serde(rename = "anonymousId", borrow, default)]
+    pub anonymous_id: Scalar<'a>,
+    #[serde(rename = "anonymous_id", borrow, default)]
+    pub anonymous_id_snake: Scalar<'a>,
+    #[serde(rename = "previousId", borrow, default)]
+    pub previous_id: Scalar<'a>,
+    #[serde(rename = "previous_id", borrow, default)]
+    pub previous_id_snake: Scalar<'a>,
+    #[serde(rename = "groupId", borrow, default)]
+    pub group_id: Scalar<'a>,
+    #[serde(rename = "group_id", borrow, default)]
+    pub group_id_snake: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub timestamp: Scalar<'a>,
+    #[serde(rename = "originalTimestamp", borrow, default)]
+    pub original_timestamp: Scalar<'a>,
+    #[serde(rename = "original_timestamp", borrow, default)]
+    pub original_timestamp_snake: Scalar<'a>,
+    #[serde(rename = "sentAt", borrow, default)]
+    pub sent_at: Scalar<'a>,
+    #[serde(rename = "sent_at", borrow, default)]
+    pub sent_at_snake: Scalar<'a>,
+    #[serde(rename = "receivedAt", borrow, default)]
+    pub received_at: Scalar<'a>,
+    #[serde(rename = "received_at", borrow, default)]
+    pub received_at_snake: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub event: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub name: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub traits: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub context: Option<Context<'a>>,
+}
+
+/// The parts of `context` the record uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Context<'a> {
+    #[serde(borrow, default)]
+    pub traits: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub page: Option<Page<'a>>,
+}
+
+/// The parts of `context.page` the record uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Page<'a> {
+    #[serde(borrow, default)]
+    pub url: Scalar<'a>,
+}
+
+/// Reserved traits (identify, group, `context.traits`) the record uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Traits<'a> {
+    #[serde(borrow, default)]
+    pub email: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub name: Scalar<'a>,
+    #[serde(rename = "firstName", borrow, default)]
+    pub first_name: Scalar<'a>,
+    #[serde(rename = "first_name", borrow, default)]
+    pub first_name_snake: Scalar<'a>,
+    #[serde(rename = "lastName", borrow, default)]
+    pub last_name: Scalar<'a>,
+    #[serde(rename = "last_name", borrow, default)]
+    pub last_name_snake: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub phone: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub company: CompanyName<'a>,
+}
+
+/// Properties (track, page, screen) the record uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Properties<'a> {
+    #[serde(borrow, default)]
+    pub url: Scalar<'a>,
+    #[serde(borrow, default)]
+    pub name: Scalar<'a>,
+    #[serde(default)]
+    pub revenue: Number,
+    #[serde(borrow, default)]
+    pub currency: Scalar<'a>,
+}
+
+/// Parses a nested object leniently: a value that is not an object (or has
+/// duplicate keys) gives the empty default instead of failing the call.
+pub(crate) fn parse_nested<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or_default()
+}

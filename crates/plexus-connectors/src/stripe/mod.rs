@@ -1,0 +1,289 @@
+//! Stripe API JSON reader.
+//!
+//! A file is one of: a Stripe list object (`{"object":"list","data":[...]}`,
+//! as returned by the list endpoints), a JSON array of objects, a single
+//! object, or NDJSON (one object per line). Supported objects are
+//! `customer`, `invoice`, `charge`, `subscription` and `refund`, shaped as in
+//! Stripe's API reference; other types are rejected.
+//!
+//! Events emitted (`StripeRecord::event`):
+//! - customer: `customer_created` at `created`.
+//! - invoice: `invoice_paid` (status `paid`) at `status_transitions.paid_at`
+//!   (else `created`) with `amount_paid`; `payment_failed` when `open` or
+//!   `uncollectible` with `attempt_count > 0`, at `created`, with
+//!   `amount_due`; otherwise `invoice_created` with `amount_due`.
+//! - charge: `charge_succeeded` / `payment_failed` by status (`pending`
+//!   charges keep `event: None`).
+//! - subscription: `subscription_started` at `start_date` (else `created`),
+//!   plus `subscription_cancelled` at `canceled_at` (else `ended_at`) when
+//!   either is set or the status is `canceled`. Both carry `mrr` and `plan`.
+//!   Plan changes are not emitted: a subscription object only shows its
+//!   current items, not their history.
+//! - refund: `refund` with its amount.
+//!
+//! Amounts are converted from minor units to major units with the
+//! currency's exponent (0 for zero-decimal currencies such as jpy and krw,
+//! 3 for bhd, jod, kwd, omr and tnd, else 2). A list with `has_more: true` is
+//! only the first page of a paginated export; its records load as usual.
+
+mod convert;
+mod money;
+mod wire;
+
+use serde_json::value::RawValue;
+
+use crate::Reject;
+use crate::text::short_error;
+
+/// One timeline fact derived from a Stripe object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripeRecord {
+    /// 1-based line where the object starts (its own line in NDJSON).
+    pub line: u64,
+    /// Stripe object type: customer, invoice, charge, subscription, refund.
+    pub object: String,
+    /// Stripe id of the object (`cus_...`, `in_...`, `ch_...`, `sub_...`,
+    /// `re_...`). A cancelled subscription yields two records with its id.
+    pub id: String,
+    /// What happened (see the module docs); `None` for a pending charge.
+    pub event: Option<String>,
+    /// When it happened, microseconds since the epoch (UTC).
+    pub time: i64,
+    /// Stripe customer id (the object's own id for customers).
+    pub customer_id: Option<String>,
+    /// Email: the customer's, an invoice's `customer_email`, a charge's
+    /// billing or receipt email, or an expanded customer's.
+    pub email: Option<String>,
+    /// Name: the customer's, an invoice's `customer_name`, a charge's
+    /// billing name, or an expanded customer's.
+    pub name: Option<String>,
+    /// Phone, from the same sources as the name.
+    pub phone: Option<String>,
+    /// Amount in major units of `currency` (e.g. 19.99 USD, 500 JPY).
+    pub amount: Option<f64>,
+    /// Lower-case ISO 4217 currency code.
+    pub currency: Option<String>,
+    /// The object's Stripe status (`paid`, `succeeded`, `canceled`, ...).
+    pub status: Option<String>,
+    /// The object's description (a failed charge's `failure_message`, a
+    /// refund's `reason` when it has none).
+    pub description: Option<String>,
+    /// Subscription id (invoices and subscriptions).
+    pub subscription_id: Option<String>,
+    /// Monthly recurring revenue of a subscription in major units.
+    pub mrr: Option<f64>,
+    /// Plan name: first price nickname, else product id.
+    pub plan: Option<String>,
+}
+
+/// Maps byte offsets to 1-based line numbers, for offsets that only grow.
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// Line of the byte at `offset` (not before the previous offset).
+    fn line_at(&mut self, offset: usize) -> u64 {
+        let end = offset.min(self.text.len());
+        if end > self.offset {
+            let newlines = self.text.as_bytes()[self.offset..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.line += newlines as u64;
+            self.offset = end;
+        }
+        self.line
+    }
+
+    /// Line of a raw value borrowed from the counted text.
+    fn line_of(&mut self, raw: &RawValue) -> u64 {
+        let offset = (raw.get().as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        self.line_at(offset)
+    }
+}
+
+/// Reject for a JSON syntax or shape error, at the error's line.
+fn json_reject(base_line: u64, what: &str, err: &serde_json::Error) -> Reject {
+    let msg = err.to_string();
+    let msg = msg.find(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+    Reject::new(
+        base_line + err.line().saturating_sub(1) as u64,
+        format!("{what} at column {}: {}", err.column(), short_error(msg)),
+    )
+}
+
+/// Parses one object and converts it, collecting records or a reject.
+fn load_one(raw: &str, line: u64, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
+    match serde_json::from_str::<wire::Object>(raw) {
+        Ok(obj) => match convert::convert(line, &obj) {
+            Ok(recs) => records.extend(recs),
+            Err(r) => rejects.push(r),
+        },
+        Err(e) => rejects.push(json_reject(
+            line,
+            "unexpected shape for a Stripe object",
+            &e,
+        )),
+    }
+}
+
+/// Reads NDJSON: one object per non-blank line.
+fn read_lines(text: &str, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
+    for (idx, line) in text.lines().enumerate() {
+        let line_no = idx as u64 + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<&RawValue>(trimmed) {
+            Ok(raw) => load_one(raw.get(), line_no, records, rejects),
+            Err(e) => rejects.push(json_reject(line_no, "invalid JSON", &e)),
+        }
+    }
+}
+
+/// Reads the items of an array (a list's `data` or a top-level array).
+fn read_items(
+    counter: &mut LineCounter<'_>,
+    items: &RawValue,
+    records: &mut Vec<StripeRecord>,
+    rejects: &mut Vec<Reject>,
+) {
+    let start = counter.line_of(items);
+    match serde_json::from_str::<Vec<&RawValue>>(items.get()) {
+        Ok(list) => {
+            for raw in list {
+                let line = counter.line_of(raw);
+                load_one(raw.get(), line, records, rejects);
+            }
+        }
+        Err(e) => rejects.push(json_reject(
+            start,
+            "expected an array of Stripe objects",
+            &e,
+        )),
+    }
+}
+
+/// Reads a Stripe export and returns its records and rejects.
+///
+/// Invalid UTF-8 is replaced (lossy) rather than failing the file. A file
+/// that is not one JSON document but whose first line is a whole object is
+/// read as NDJSON, so one broken line only rejects that line; a broken
+/// single document (or array) is one reject at the error's line.
+pub fn read_stripe(bytes: &[u8]) -> (Vec<StripeRecord>, Vec<Reject>) {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut records = Vec::new();
+    let mut rejects = Vec::new();
+    let mut counter = LineCounter::new(text);
+    match text.trim_start().as_bytes().first() {
+        None => {}
+        Some(b'[') => match serde_json::from_str::<&RawValue>(text) {
+            Ok(raw) => read_items(&mut counter, raw, &mut records, &mut rejects),
+            Err(e) => rejects.push(json_reject(1, "invalid JSON", &e)),
+        },
+        Some(b'{') => match serde_json::from_str::<&RawValue>(text) {
+            Ok(doc) => match serde_json::from_str::<wire::Envelope<'_>>(doc.get()) {
+                Ok(wire::Envelope {
+                    object: Some(kind),
+                    data: Some(data),
+                }) if kind == "list" => read_items(&mut counter, data, &mut records, &mut rejects),
+                _ => {
+                    let line = counter.line_of(doc);
+                    load_one(doc.get(), line, &mut records, &mut rejects);
+                }
+            },
+            // Not one document: NDJSON if its first line is a whole object,
+            // otherwise one broken (pretty-printed) document.
+            Err(e) => {
+                let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+                if first.is_some_and(|l| serde_json::from_str::<&RawValue>(l).is_ok()) {
+                    read_lines(text, &mut records, &mut rejects);
+                } else {
+                    rejects.push(json_reject(1, "invalid JSON", &e));
+                }
+            }
+        },
+        Some(_) => rejects.push(Reject::new(
+            1,
+            "not a Stripe JSON export: expected a list object, a JSON array or NDJSON objects",
+        )),
+    }
+    (records, rejects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CUS: &str = r#"{"id":"cus_1","object":"customer","created":1}"#;
+
+    #[test]
+    fn list_object_items_get_their_own_lines() {
+        let text = format!(
+            "{{\n  \"object\": \"list\",\n  \"data\": [\n    {CUS},\n    {{\"id\":\"x\",\"object\":\"coupon\",\"created\":1}}\n  ],\n  \"has_more\": false\n}}\n"
+        );
+        let (recs, rejects) = read_stripe(text.as_bytes());
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].line, 4);
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].line, 5);
+    }
+
+    #[test]
+    fn array_single_object_and_ndjson() {
+        let (recs, _) = read_stripe(format!("[{CUS},\n{CUS}]").as_bytes());
+        assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 2]);
+        let (recs, _) = read_stripe(CUS.as_bytes());
+        assert_eq!(recs.len(), 1);
+        let (recs, rejects) = read_stripe(format!("{CUS}\n\n{{broken\n{CUS}\n").as_bytes());
+        assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].line, 3);
+        assert!(
+            rejects[0].reason.starts_with("invalid JSON at column"),
+            "{}",
+            rejects[0].reason
+        );
+        let (recs, rejects) = read_stripe(b"{\n \"object\": \"list\"\n \"data\": []\n}\n");
+        assert!(recs.is_empty());
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].line, 3);
+    }
+
+    #[test]
+    fn broken_array_and_non_json() {
+        let (recs, rejects) = read_stripe(b"[\n{\"id\":1,\n");
+        assert!(recs.is_empty());
+        assert_eq!(rejects.len(), 1);
+        let (_, rejects) = read_stripe(b"id,object\n");
+        assert_eq!(rejects.len(), 1);
+        let (recs, rejects) = read_stripe(b"  \n");
+        assert!(recs.is_empty() && rejects.is_empty());
+    }
+
+    #[test]
+    fn wrong_field_type_is_rejected_with_line() {
+        let (recs, rejects) =
+            read_stripe(b"{\"id\":\"cus_1\",\"object\":\"customer\",\"created\":\"yesterday\"}\n");
+        assert!(recs.is_empty());
+        assert_eq!(rejects[0].line, 1);
+        assert!(
+            rejects[0].reason.contains("invalid type"),
+            "{}",
+            rejects[0].reason
+        );
+    }
+}
