@@ -12,7 +12,7 @@
 //!
 //! Compile figures are taken with the rollup bound (each query first tries it).
 //!
-//! Run: `cargo bench -p plexus-semantic --bench semantic` (add `-- --events N` for another
+//! Run: `cargo bench --profile dev --workspace --bench semantic` (add `-- --events N` for another
 //! size). Prints one line per figure.
 
 use std::path::{Path, PathBuf};
