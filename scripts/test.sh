@@ -53,13 +53,3 @@ cargo nextest run --workspace --no-fail-fast
 echo "==> doc tests"
 cargo test --workspace --doc --quiet
 
-# The connector parsers (mbox, iCalendar, Stripe, Segment): their own package and target
-# dir until they join the workspace.
-echo "==> plexus-connectors: fmt, clippy, tests"
-(
-  cd crates/plexus-connectors
-  export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/connectors"
-  cargo fmt -- --check
-  cargo clippy --all-targets --quiet -- -D warnings
-  cargo test --quiet
-)

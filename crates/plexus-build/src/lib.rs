@@ -307,7 +307,7 @@ async fn load_sources(
             problems.extend(d);
             continue;
         }
-        collected.finish_source(load, rows, &reader.rejects);
+        collected.finish_source(load, rows, &reader.all_rejects());
         if keep_raw {
             raw.push((reader.name.clone(), reader.public_schema()));
         }

@@ -25,6 +25,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod connectors;
 mod diagnostic;
 pub mod env;
 mod init;

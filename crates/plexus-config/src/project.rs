@@ -499,8 +499,16 @@ pub fn is_sql_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Parses `plexus.yml` text; `file` is used in diagnostics.
+/// Parses `plexus.yml` text; `file` is used in diagnostics. Connector sources (`mbox`,
+/// `ics`, `stripe`, `segment`) get their built-in mappings where they give none.
 pub fn parse(text: &str, file: &Path) -> Result<ProjectConfig, ConfigError> {
+    let mut config = parse_as_written(text, file)?;
+    crate::connectors::apply_builtin_mappings(&mut config);
+    Ok(config)
+}
+
+/// Parses `plexus.yml` as written, without the connectors' built-in mappings.
+fn parse_as_written(text: &str, file: &Path) -> Result<ProjectConfig, ConfigError> {
     serde_saphyr::from_str::<ProjectConfig>(text).map_err(|e| {
         let mut d = Diagnostic::new(file, first_line(&e.to_string()));
         if let Some(loc) = e.location() {

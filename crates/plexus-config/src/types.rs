@@ -40,6 +40,10 @@ pub struct ProjectConfig {
     /// `person_facts` and `group_facts`, in file order.
     #[serde(default)]
     pub facts: IndexMap<String, FactConfig>,
+    /// The email domains of the project's own company (e.g. `[acme.io]`): a message from
+    /// one of them is `email_sent`, any other `email_received` (mbox sources).
+    #[serde(default)]
+    pub own_domains: Vec<Spanned<String>>,
 }
 
 /// How the current value of a trait is chosen among its observations.
@@ -286,6 +290,16 @@ pub enum SourceKind {
     Parquet,
     /// Newline-delimited JSON, one object per line.
     Ndjson,
+    /// A mailbox (Gmail Takeout, RFC 5322 with MIME): one event per message.
+    Mbox,
+    /// An iCalendar file (Google Calendar export, RFC 5545): one event per meeting
+    /// occurrence, recurring series expanded.
+    Ics,
+    /// Stripe API objects (a list object, a JSON array or NDJSON of customers, invoices,
+    /// charges, subscriptions and refunds).
+    Stripe,
+    /// Segment-spec NDJSON (identify, track, page, screen, group, alias calls).
+    Segment,
 }
 
 impl SourceKind {
@@ -295,7 +309,19 @@ impl SourceKind {
             SourceKind::Csv => "csv",
             SourceKind::Parquet => "parquet",
             SourceKind::Ndjson => "ndjson",
+            SourceKind::Mbox => "mbox",
+            SourceKind::Ics => "ics",
+            SourceKind::Stripe => "stripe",
+            SourceKind::Segment => "segment",
         }
+    }
+
+    /// Whether the source type comes with a built-in mapping (a connector).
+    pub fn is_connector(self) -> bool {
+        matches!(
+            self,
+            SourceKind::Mbox | SourceKind::Ics | SourceKind::Stripe | SourceKind::Segment
+        )
     }
 }
 
@@ -325,6 +351,27 @@ pub struct SourceConfig {
     /// Groups the row describes (their traits).
     #[serde(default)]
     pub groups: Vec<GroupMapping>,
+    /// `mbox`: keep each message's full text body in the event's properties (default:
+    /// false, only a short snippet: privacy by default).
+    #[serde(default)]
+    pub keep_body: bool,
+    /// `ics`: the period recurring meetings are expanded in. Default: from three years
+    /// before the build to one year after it.
+    #[serde(default)]
+    pub window: Option<WindowConfig>,
+    /// `segment`: the group type `group` calls link users to. Default: `company`.
+    #[serde(default)]
+    pub group_type: Option<Spanned<String>>,
+}
+
+/// A period of time, each end a date (`2024-01-01`) or an RFC 3339 time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// The first instant included.
+    pub from: Spanned<String>,
+    /// The first instant after the period.
+    pub to: Spanned<String>,
 }
 
 /// What event a row records.
@@ -333,6 +380,10 @@ pub struct SourceConfig {
 pub struct EventMapping {
     /// SQL: when it happened (a timestamp, or text such as `2024-05-01 10:00:00` or RFC 3339).
     pub timestamp: Expr,
+    /// SQL: a condition; rows where it does not hold record no event (their participants,
+    /// traits and memberships still load). Default: every row records one.
+    #[serde(default)]
+    pub when: Option<Expr>,
     /// SQL: the event name, e.g. `'order_placed'`. Default: the source name.
     #[serde(default)]
     pub name: Option<Expr>,
@@ -404,4 +455,5 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "warehouse",
     "traits",
     "facts",
+    "own_domains",
 ];

@@ -31,6 +31,8 @@ pub enum Slot {
     ObservedAt,
     /// `event.timestamp`.
     Timestamp,
+    /// `event.when`: whether the row records an event.
+    EventWhen,
     /// `event.name`.
     EventName,
     /// `event.title`.
@@ -88,6 +90,9 @@ impl Layout {
         }
         if let Some(e) = &source.event {
             push(Slot::Timestamp, "event.timestamp".into(), &e.timestamp);
+            if let Some(x) = &e.when {
+                push(Slot::EventWhen, "event.when".into(), x);
+            }
             if let Some(x) = &e.name {
                 push(Slot::EventName, "event.name".into(), x);
             }
@@ -216,6 +221,9 @@ fn accepts(slot: &Slot, dt: &DataType) -> Result<(), String> {
         Slot::Timestamp | Slot::ObservedAt if !temporal => Err(format!(
             "must give a timestamp, a date or text, not {dt}; for unix seconds write `to_timestamp_seconds(column)`, for milliseconds `to_timestamp_millis(column)`"
         )),
+        Slot::EventWhen if !matches!(dt, DataType::Boolean | DataType::Null) => {
+            Err(format!("must give a condition (true or false), not {dt}"))
+        }
         Slot::Value
             if !(dt.is_numeric()
                 || matches!(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, RecordBatch,
+    StringArray, TimestampMicrosecondArray, UInt64Array,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -24,6 +24,9 @@ enum Column {
     Number(Float64Array),
     Int(Int64Array),
     Bool(BooleanArray),
+    /// A list of text values (the `to` addresses of a message): a participant mapped from
+    /// it repeats once per element.
+    List(ListArray),
 }
 
 /// One mapped batch with typed accessors by output-column index.
@@ -105,6 +108,58 @@ impl MappedRows {
         }
     }
 
+    /// For a list column, the number of elements at `row` (0 for NULL); `None` when the
+    /// column holds single values.
+    pub fn list_len(&self, col: usize, row: usize) -> Option<usize> {
+        match self.columns.get(col)?.as_ref()? {
+            Column::List(a) => Some(if a.is_valid(row) {
+                a.value_length(row) as usize
+            } else {
+                0
+            }),
+            _ => None,
+        }
+    }
+
+    /// Element `i` of the list at `col` and `row` as text; for a column of single values,
+    /// its value (the same for every `i`).
+    pub fn str_at(&self, col: usize, row: usize, i: usize) -> Option<Cow<'_, str>> {
+        match self.columns.get(col)?.as_ref()? {
+            Column::List(a) => {
+                if !a.is_valid(row) || i >= a.value_length(row) as usize {
+                    return None;
+                }
+                let start = a.value_offsets()[row] as usize;
+                let values = a.values().as_string_opt::<i32>()?;
+                let at = start + i;
+                (values.is_valid(at) && !values.value(at).is_empty())
+                    .then(|| Cow::Borrowed(values.value(at)))
+            }
+            _ => self.str(col, row),
+        }
+    }
+
+    /// Like [`MappedRows::str_at`], owned; numbers and times of single-value columns
+    /// formatted as by [`MappedRows::text`].
+    pub fn text_at(&self, col: usize, row: usize, i: usize) -> Option<String> {
+        match self.list_len(col, row) {
+            Some(_) => self.str_at(col, row, i).map(Cow::into_owned),
+            None => self.text(col, row),
+        }
+    }
+
+    /// The value at `col` as a condition: booleans as they are, text `true`/`false`,
+    /// numbers non-zero; `None` for NULL.
+    pub fn flag(&self, col: usize, row: usize) -> Option<bool> {
+        match self.columns.get(col)?.as_ref()? {
+            Column::Bool(a) => a.is_valid(row).then(|| a.value(row)),
+            Column::Int(a) => a.is_valid(row).then(|| a.value(row) != 0),
+            _ => self
+                .text(col, row)
+                .map(|t| matches!(t.trim(), "true" | "t" | "1" | "yes")),
+        }
+    }
+
     /// The value at `col` as text (numbers and times formatted), `None` for NULL.
     pub fn text(&self, col: usize, row: usize) -> Option<String> {
         match self.columns.get(col)?.as_ref()? {
@@ -113,6 +168,13 @@ impl MappedRows {
             Column::Number(a) => a.is_valid(row).then(|| format_number(a.value(row))),
             Column::Bool(a) => a.is_valid(row).then(|| a.value(row).to_string()),
             Column::Time(a) => a.is_valid(row).then(|| format_micros(a.value(row))),
+            Column::List(_) => {
+                let n = self.list_len(col, row)?;
+                let items: Vec<String> = (0..n)
+                    .filter_map(|i| self.str_at(col, row, i).map(|v| v.into_owned()))
+                    .collect();
+                (!items.is_empty()).then(|| items.join(", "))
+            }
         }
     }
 
@@ -159,6 +221,17 @@ impl MappedRows {
                 serde_json::Number::from_f64(a.value(row)).map_or(Value::Null, Value::Number)
             }
             Some(Column::Bool(a)) if a.is_valid(row) => Value::Bool(a.value(row)),
+            Some(Column::List(_)) => match self.list_len(col, row) {
+                Some(n) if n > 0 => Value::Array(
+                    (0..n)
+                        .map(|i| {
+                            self.str_at(col, row, i)
+                                .map_or(Value::Null, |v| Value::String(v.into_owned()))
+                        })
+                        .collect(),
+                ),
+                _ => Value::Null,
+            },
             Some(_) => self.text(col, row).map_or(Value::Null, Value::String),
             None => Value::Null,
         }
@@ -207,6 +280,17 @@ fn convert(a: &ArrayRef) -> Column {
             Err(_) => Column::Text(to_text(a)),
         },
         DataType::Boolean => Column::Bool(a.as_boolean().clone()),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let utf8 = DataType::List(Arc::new(datafusion::arrow::datatypes::Field::new(
+                "item",
+                DataType::Utf8,
+                true,
+            )));
+            match cast(a, &utf8) {
+                Ok(c) => Column::List(c.as_list::<i32>().clone()),
+                Err(_) => Column::Text(to_text(a)),
+            }
+        }
         _ => Column::Text(to_text(a)),
     }
 }

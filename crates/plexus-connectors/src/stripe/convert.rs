@@ -37,6 +37,10 @@ fn base(line: u64, object: &str, id: &str, obj: &Object) -> StripeRecord {
         subscription_id: None,
         mrr: None,
         plan: None,
+        charge_id: match object {
+            "charge" => Some(id.to_owned()),
+            _ => obj.charge.as_ref().and_then(IdRef::id).and_then(clean),
+        },
     }
 }
 
@@ -325,6 +329,21 @@ mod tests {
         assert_eq!(r.event.as_deref(), Some("refund"));
         assert_eq!(r.amount, Some(2.5));
         assert_eq!(r.description.as_deref(), Some("requested_by_customer"));
+        assert_eq!(r.charge_id.as_deref(), Some("ch_1"));
+    }
+
+    #[test]
+    fn refunds_take_the_customer_of_their_charge() {
+        let mut charge = one(
+            r#"{"id":"ch_1","object":"charge","created":100,"status":"succeeded","amount":1099,"currency":"eur","customer":"cus_9","billing_details":{"email":"b@x.com","name":"B"}}"#,
+        );
+        let mut refund = one(
+            r#"{"id":"re_1","object":"refund","created":200,"amount":250,"currency":"eur","charge":"ch_1"}"#,
+        );
+        assert_eq!(refund.customer_id, None);
+        super::super::link_refunds(&mut [&mut charge, &mut refund]);
+        assert_eq!(refund.customer_id.as_deref(), Some("cus_9"));
+        assert_eq!(refund.email.as_deref(), Some("b@x.com"));
     }
 
     #[test]

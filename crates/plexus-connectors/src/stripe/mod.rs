@@ -74,6 +74,35 @@ pub struct StripeRecord {
     pub mrr: Option<f64>,
     /// Plan name: first price nickname, else product id.
     pub plan: Option<String>,
+    /// The charge: a charge's own id, a refund's charge (a refund names no customer;
+    /// its charge does, see [`link_refunds`]).
+    pub charge_id: Option<String>,
+}
+
+/// A charge's customer: id, email, name.
+type Owner = (Option<String>, Option<String>, Option<String>);
+
+/// Gives each refund the customer of its charge (a refund object names only the charge),
+/// when the charge is among `records`.
+pub fn link_refunds(records: &mut [&mut StripeRecord]) {
+    let owners: std::collections::HashMap<String, Owner> = records
+        .iter()
+        .filter(|r| r.object == "charge")
+        .filter_map(|r| {
+            Some((
+                r.charge_id.clone()?,
+                (r.customer_id.clone(), r.email.clone(), r.name.clone()),
+            ))
+        })
+        .collect();
+    for r in records.iter_mut().filter(|r| r.object == "refund") {
+        let Some((customer, email, name)) = r.charge_id.as_ref().and_then(|c| owners.get(c)) else {
+            continue;
+        };
+        r.customer_id = r.customer_id.take().or_else(|| customer.clone());
+        r.email = r.email.take().or_else(|| email.clone());
+        r.name = r.name.take().or_else(|| name.clone());
+    }
 }
 
 /// Maps byte offsets to 1-based line numbers, for offsets that only grow.

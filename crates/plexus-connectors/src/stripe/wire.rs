@@ -149,6 +149,7 @@ pub(crate) struct Object {
     pub receipt_email: Option<String>,
     pub failure_message: Option<String>,
     pub reason: Option<String>,
+    pub charge: Option<IdRef>,
 }
 
 /// The envelope of a whole file that is one JSON object: either a Stripe

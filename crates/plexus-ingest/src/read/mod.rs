@@ -1,12 +1,13 @@
 //! Reading a source's files into Arrow, every row tagged with its file and line.
 
+mod connectors;
 mod csv;
 mod infer;
 mod ndjson;
 mod parquet;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::compute::can_cast_types;
@@ -127,6 +128,7 @@ enum FileScan {
     Csv(csv::CsvFile),
     Ndjson(ndjson::NdjsonFile),
     Parquet(parquet::ParquetFile),
+    Connector(connectors::ConnectorFile),
 }
 
 impl FileScan {
@@ -135,6 +137,7 @@ impl FileScan {
             FileScan::Csv(f) => f.fields(),
             FileScan::Ndjson(f) => f.fields(),
             FileScan::Parquet(f) => f.fields(),
+            FileScan::Connector(f) => f.fields(),
         }
     }
 
@@ -143,11 +146,13 @@ impl FileScan {
         source: &str,
         batch_rows: usize,
         visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
+        rejects: &mut Vec<RowReject>,
     ) -> Result<(), IngestError> {
         match self {
             FileScan::Csv(f) => f.stream(source, batch_rows, visit),
             FileScan::Ndjson(f) => f.stream(source, batch_rows, visit),
             FileScan::Parquet(f) => f.stream(source, batch_rows, visit),
+            FileScan::Connector(f) => f.stream(source, batch_rows, visit, rejects),
         }
     }
 }
@@ -161,12 +166,14 @@ pub struct SourceReader {
     pub name: String,
     /// Schema of the batches, hidden columns last (empty if no file gave a column).
     pub schema: SchemaRef,
-    /// Rows rejected while reading.
+    /// Rows rejected when the files were opened.
     pub rejects: Vec<FileReject>,
     /// The files read.
     pub files: Vec<PathBuf>,
     /// The files that have columns, with their paths relative to the project.
     scans: Vec<(String, PathBuf, FileScan)>,
+    /// Records rejected while streaming (mbox and Segment records are parsed only then).
+    streamed_rejects: Mutex<Vec<FileReject>>,
 }
 
 /// Opens every file of `source` (the first pass of each). Files must agree on column
@@ -178,6 +185,11 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
         .map_err(|d| IngestError::Config(vec![d]))?;
     let mut scans = Vec::with_capacity(files.len());
     let mut rejects = Vec::new();
+    let options = if source.kind.value.is_connector() {
+        Some(connectors::ConnectorOptions::of(project, source)?)
+    } else {
+        None
+    };
     for file in &files {
         let (scan, file_rejects) = match source.kind.value {
             SourceKind::Csv => {
@@ -195,6 +207,15 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
                 FileScan::Parquet(parquet::open_parquet(&name, file)?),
                 Vec::new(),
             ),
+            kind @ (SourceKind::Mbox
+            | SourceKind::Ics
+            | SourceKind::Stripe
+            | SourceKind::Segment) => {
+                let options = options.as_ref().expect("options of a connector source");
+                let mut f = connectors::open_connector(&name, kind, file, options)?;
+                let r = std::mem::take(&mut f.rejects);
+                (FileScan::Connector(f), r)
+            }
         };
         let rel = relative(&project.root, file);
         rejects.extend(file_rejects.into_iter().map(|reject| FileReject {
@@ -207,6 +228,12 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
             scans.push((rel, file.clone(), scan));
         }
     }
+    if source.kind.value == SourceKind::Stripe {
+        connectors::link_stripe_refunds(scans.iter_mut().filter_map(|(_, _, s)| match s {
+            FileScan::Connector(f) => Some(f),
+            _ => None,
+        }));
+    }
     let schema = unify(&name, &scans)?;
     Ok(SourceReader {
         name,
@@ -214,6 +241,7 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
         rejects,
         files,
         scans,
+        streamed_rejects: Mutex::default(),
     })
 }
 
@@ -232,32 +260,60 @@ impl SourceReader {
     ) -> Result<(), IngestError> {
         let schema = &self.schema;
         for (rel, _, scan) in &self.scans {
-            scan.stream(&self.name, batch_rows, &mut |rows: RawRows| {
-                let n = rows.lines.len();
-                let mut columns = Vec::with_capacity(schema.fields().len());
-                for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
-                    let i = rows
-                        .names
-                        .iter()
-                        .position(|c| c == field.name())
-                        .expect("unified column");
-                    let col = &rows.columns[i];
-                    columns.push(if col.data_type() == field.data_type() {
-                        col.clone()
-                    } else {
-                        datafusion::arrow::compute::cast(col, field.data_type())
-                            .expect("unify only widens to text where the cast is supported")
-                    });
-                }
-                columns.push(Arc::new(StringArray::from(vec![rel.as_str(); n])));
-                columns.push(Arc::new(UInt64Array::from(rows.lines)));
-                visit(
-                    RecordBatch::try_new(schema.clone(), columns)
-                        .expect("columns match the schema"),
-                )
-            })?;
+            let mut rejects = Vec::new();
+            let streamed = scan.stream(
+                &self.name,
+                batch_rows,
+                &mut |rows: RawRows| {
+                    let n = rows.lines.len();
+                    let mut columns = Vec::with_capacity(schema.fields().len());
+                    for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
+                        let i = rows
+                            .names
+                            .iter()
+                            .position(|c| c == field.name())
+                            .expect("unified column");
+                        let col = &rows.columns[i];
+                        columns.push(if col.data_type() == field.data_type() {
+                            col.clone()
+                        } else {
+                            datafusion::arrow::compute::cast(col, field.data_type())
+                                .expect("unify only widens to text where the cast is supported")
+                        });
+                    }
+                    columns.push(Arc::new(StringArray::from(vec![rel.as_str(); n])));
+                    columns.push(Arc::new(UInt64Array::from(rows.lines)));
+                    visit(
+                        RecordBatch::try_new(schema.clone(), columns)
+                            .expect("columns match the schema"),
+                    )
+                },
+                &mut rejects,
+            );
+            self.streamed_rejects
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(rejects.into_iter().map(|reject| FileReject {
+                    file: rel.clone(),
+                    reject,
+                }));
+            streamed?;
         }
         Ok(())
+    }
+
+    /// Every rejected row: those found when the files were opened, then those found while
+    /// streaming them (complete once [`SourceReader::for_each_batch`] has returned).
+    pub fn all_rejects(&self) -> Vec<FileReject> {
+        let mut all = self.rejects.clone();
+        all.extend(
+            self.streamed_rejects
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
+        all
     }
 
     /// Reads every row into memory (for checks and small sources; a build streams).
@@ -267,11 +323,12 @@ impl SourceReader {
             batches.push(b);
             Ok(())
         })?;
+        let rejects = self.all_rejects();
         Ok(SourceTable {
             name: self.name,
             schema: self.schema,
             batches,
-            rejects: self.rejects,
+            rejects,
             files: self.files,
         })
     }

@@ -182,6 +182,8 @@ pub struct SourceLoad {
     counts: SourceCounts,
     key_col: Option<usize>,
     ts_col: Option<usize>,
+    /// `event.when`: rows where it does not hold record no event.
+    when_col: Option<usize>,
     obs_col: Option<usize>,
     name_col: Option<usize>,
     title_col: Option<usize>,
@@ -412,6 +414,7 @@ impl Collected {
         let col = |slot: Slot| layout.index(&slot);
         let key_col = col(Slot::Key);
         let ts_col = col(Slot::Timestamp);
+        let when_col = col(Slot::EventWhen);
         let obs_col = col(Slot::ObservedAt);
         let name_col = col(Slot::EventName);
         let title_col = col(Slot::Title);
@@ -485,6 +488,7 @@ impl Collected {
             counts,
             key_col,
             ts_col,
+            when_col,
             obs_col,
             name_col,
             title_col,
@@ -543,6 +547,7 @@ impl Collected {
             counts,
             key_col,
             ts_col,
+            when_col,
             obs_col,
             name_col,
             title_col,
@@ -559,7 +564,7 @@ impl Collected {
             seen_keys,
             files,
         } = load;
-        let (src, default_event_name) = (*src, *default_event_name);
+        let (src, default_event_name, when_col) = (*src, *default_event_name, *when_col);
         let (key_col, ts_col, obs_col, name_col, title_col, value_col, currency_col) = (
             *key_col,
             *ts_col,
@@ -615,8 +620,10 @@ impl Collected {
                     counts.rejected += 1;
                     continue;
                 }
-                // Event time, observation time and value: a bad one rejects the row.
-                let time = match ts_col.map(|c| rows.time(c, r)) {
+                // Event time, observation time and value: a bad one rejects the row. A row
+                // whose `event.when` does not hold records no event.
+                let records_event = when_col.is_none_or(|c| rows.flag(c, r) == Some(true));
+                let time = match ts_col.filter(|_| records_event).map(|c| rows.time(c, r)) {
                     None => None,
                     Some(Ok(Some(t))) => Some(t),
                     Some(Ok(None)) => {
@@ -652,7 +659,10 @@ impl Collected {
                         continue;
                     }
                 };
-                let value = match value_col.map(|c| rows.number(c, r)) {
+                let value = match value_col
+                    .filter(|_| records_event)
+                    .map(|c| rows.number(c, r))
+                {
                     None => None,
                     Some(Ok(v)) => v,
                     Some(Err(bad)) => {
@@ -662,39 +672,48 @@ impl Collected {
                         continue;
                     }
                 };
-                // Identifiers of each participant.
-                let mut part_nodes: Vec<Vec<NodeId>> = Vec::with_capacity(person_types.len());
+                // Identifiers of each participant: one person per participant, or, where
+                // identifiers are lists (the `to` of a message), one per element.
+                let mut part_nodes: Vec<(usize, usize, Vec<NodeId>)> =
+                    Vec::with_capacity(person_types.len());
                 let mut pending_rejected = Vec::new();
-                for types in person_types {
-                    let mut nodes = Vec::with_capacity(types.len());
-                    for (type_id, type_name, c) in types {
-                        let Some(raw) = rows.str(*c, r) else {
-                            continue;
-                        };
-                        match self.settings.normalizer.normalize(type_name, &raw) {
-                            Ok(Some(v)) => match self.person_node(*type_id, type_name, &v) {
-                                Ok(node) => nodes.push(node),
-                                Err(reason) => pending_rejected.push(Reject {
+                for (p, types) in person_types.iter().enumerate() {
+                    let instances = types
+                        .iter()
+                        .filter_map(|(_, _, c)| rows.list_len(*c, r))
+                        .max()
+                        .unwrap_or(1);
+                    for i in 0..instances {
+                        let mut nodes = Vec::with_capacity(types.len());
+                        for (type_id, type_name, c) in types {
+                            let Some(raw) = rows.str_at(*c, r, i) else {
+                                continue;
+                            };
+                            match self.settings.normalizer.normalize(type_name, &raw) {
+                                Ok(Some(v)) => match self.person_node(*type_id, type_name, &v) {
+                                    Ok(node) => nodes.push(node),
+                                    Err(reason) => pending_rejected.push(Reject {
+                                        source: name.clone(),
+                                        file: file.to_string(),
+                                        line,
+                                        column: Some(type_name.clone()),
+                                        value: Some(raw.into_owned()),
+                                        reason: reason.to_string(),
+                                    }),
+                                },
+                                Ok(None) => {}
+                                Err(why) => pending_rejected.push(Reject {
                                     source: name.clone(),
                                     file: file.to_string(),
                                     line,
                                     column: Some(type_name.clone()),
                                     value: Some(raw.into_owned()),
-                                    reason: reason.to_string(),
+                                    reason: why.to_string(),
                                 }),
-                            },
-                            Ok(None) => {}
-                            Err(why) => pending_rejected.push(Reject {
-                                source: name.clone(),
-                                file: file.to_string(),
-                                line,
-                                column: Some(type_name.clone()),
-                                value: Some(raw.into_owned()),
-                                reason: why.to_string(),
-                            }),
+                            }
                         }
+                        part_nodes.push((p, i, nodes));
                     }
-                    part_nodes.push(nodes);
                 }
                 let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(source.groups.len());
                 for (g, group) in source.groups.iter().enumerate() {
@@ -715,7 +734,7 @@ impl Collected {
                 // timeline: reject it. (A source that maps only events keeps its rows.)
                 let maps_entities = !person_types.is_empty() || !source.groups.is_empty();
                 if maps_entities
-                    && part_nodes.iter().all(Vec::is_empty)
+                    && part_nodes.iter().all(|(_, _, n)| n.is_empty())
                     && group_nodes.iter().all(Option::is_none)
                 {
                     self.rejects.push(Reject {
@@ -761,7 +780,8 @@ impl Collected {
                         properties,
                     });
                 }
-                for (p, nodes) in part_nodes.iter().enumerate() {
+                for (p, i, nodes) in &part_nodes {
+                    let (p, i) = (*p, *i);
                     if nodes.is_empty() {
                         continue;
                     }
@@ -774,7 +794,7 @@ impl Collected {
                         self.pending_participants.push((event_index, set, roles[p]));
                     }
                     for &(label, c) in &trait_labels[p] {
-                        if let Some(v) = c.and_then(|c| rows.text(c, r)) {
+                        if let Some(v) = c.and_then(|c| rows.text_at(c, r, i)) {
                             self.pending_traits.push(TraitRecord {
                                 subject: Subject::Person(set),
                                 name: label,
@@ -788,7 +808,7 @@ impl Collected {
                     for (m, membership) in part.memberships.iter().enumerate() {
                         let gtype = &membership.group.value;
                         let (group_col, role_col) = membership_cols[p][m];
-                        let Some(raw) = group_col.and_then(|c| rows.str(c, r)) else {
+                        let Some(raw) = group_col.and_then(|c| rows.str_at(c, r, i)) else {
                             continue;
                         };
                         match self.group_value(gtype, &raw) {
@@ -797,7 +817,7 @@ impl Collected {
                                 let g = self.groups.intern(t, &v);
                                 self.groups.observe(g, observed);
                                 let role = role_col
-                                    .and_then(|c| rows.str(c, r))
+                                    .and_then(|c| rows.str_at(c, r, i))
                                     .filter(|v| !v.trim().is_empty())
                                     .map(|v| self.labels.id(v.trim()));
                                 let e = self.memberships.entry((set, g)).or_default();

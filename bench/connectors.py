@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Connector throughput: `plexus build` of a project with one source of each kind.
+
+Issue figures: mbox >= 200 MB/s, Segment NDJSON >= 1M events/s, CSV >= 2M rows/s per build
+on 2 cores, with memory flat in the input size.
+
+For each kind the script writes a file at two sizes (the full size and a quarter of it),
+builds a one-source project, and prints the rows, the seconds of the `load sources` stage
+(reading, parsing, mapping and collecting identifiers: what the connector costs) and of the
+whole build, the throughput over `load sources`, and the peak RSS from `/usr/bin/time -v`
+for both sizes (flat memory: the two peaks are close).
+
+Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR]
+  --plexus  the binary (default: $CARGO_TARGET_DIR/release/plexus)
+  --scale   multiply every size (default 1.0: 300 MB of mail, 1M Segment calls, 2M CSV rows)
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+MAIL_TEMPLATE = (
+    "From MAILER-DAEMON Mon Mar  4 10:00:00 2024\n"
+    "X-GM-THRID: {thread}\n"
+    "X-Gmail-Labels: Inbox,Important\n"
+    "Message-ID: <msg-{i}@mail.example.org>\n"
+    "Date: Mon, 04 Mar 2024 10:{mm:02d}:00 +0000\n"
+    "From: =?utf-8?q?Customer_{c}?= <customer{c}@client{d}.example.org>\n"
+    "To: Support <support@acme.example.org>, Ann <ann@acme.example.org>\n"
+    "Cc: Team {d} <team{d}@client{d}.example.org>\n"
+    "Subject: =?utf-8?q?Re:_Question_about_invoice_{i}?=\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/alternative; boundary="b{i}"\n'
+    "\n"
+    "--b{i}\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "{plain}\n"
+    "--b{i}\n"
+    "Content-Type: text/html; charset=utf-8\n"
+    "\n"
+    "<html><body><p>{html}</p></body></html>\n"
+    "--b{i}--\n"
+    "\n"
+)
+
+PARAGRAPH = (
+    "Hello team, thanks for the quick answer yesterday. We looked at the export again and "
+    "the totals match now, but the March invoice still shows the old seat count. Could you "
+    "check whether the plan change went through? Best regards. "
+)
+
+
+def write_mbox(path, target_bytes):
+    n = 0
+    with open(path, "w", encoding="utf-8") as f:
+        size = 0
+        while size < target_bytes:
+            body = PARAGRAPH * (3 + n % 8)
+            text = MAIL_TEMPLATE.format(
+                i=n, thread=1790000000000000000 + n // 4, mm=n % 60,
+                c=n % 50000, d=n % 3000, plain=body, html=body,
+            )
+            f.write(text)
+            size += len(text.encode())
+            n += 1
+    return n
+
+
+def write_segment(path, calls):
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(calls):
+            kind = i % 10
+            anon = f"anon-{i // 7:012x}"
+            user = f"user-{i // 21:09d}"
+            ts = f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00.000Z"
+            if kind == 0:
+                call = {"type": "identify", "messageId": f"m{i}", "anonymousId": anon,
+                        "userId": user, "timestamp": ts,
+                        "traits": {"email": f"{user}@corp{i % 900}.example.org",
+                                   "name": f"User {i // 21}", "plan": "pro"}}
+            elif kind < 4:
+                call = {"type": "page", "messageId": f"m{i}", "anonymousId": anon,
+                        "timestamp": ts, "name": "Pricing",
+                        "properties": {"url": "https://acme.example.org/pricing",
+                                       "path": "/pricing", "referrer": "https://search.example"},
+                        "context": {"ip": "203.0.113.9", "library": {"name": "analytics.js",
+                                    "version": "2.11.1"}}}
+            else:
+                call = {"type": "track", "messageId": f"m{i}", "anonymousId": anon,
+                        "userId": user if kind > 6 else None, "event": "Report Created",
+                        "timestamp": ts,
+                        "properties": {"report_id": i, "rows": i % 1000, "format": "pdf"},
+                        "context": {"ip": "203.0.113.9"}}
+                if call["userId"] is None:
+                    del call["userId"]
+            f.write(json.dumps(call, separators=(",", ":")))
+            f.write("\n")
+
+
+def write_csv(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("id,email,name,amount,created_at\n")
+        for i in range(rows):
+            f.write(
+                f"{i},buyer{i // 3}@shop{i % 5000}.example.org,Buyer {i // 3},"
+                f"{(i % 997) / 10:.2f},2024-03-{1 + i % 28:02d} {i % 24:02d}:00:00\n"
+            )
+
+
+PROJECTS = {
+    "mbox": ("mail.mbox", """
+  - name: mail
+    type: mbox
+    path: data/mail.mbox
+"""),
+    "segment": ("calls.ndjson", """
+  - name: calls
+    type: segment
+    path: data/calls.ndjson
+"""),
+    "csv": ("orders.csv", """
+  - name: orders
+    type: csv
+    path: data/orders.csv
+    key: id
+    event: { timestamp: created_at, name: "'order_placed'", value: amount }
+    participants:
+      - role: buyer
+        identifiers: { email: email }
+        traits: { name: name }
+"""),
+}
+
+
+def build(plexus, root):
+    out = subprocess.run(
+        ["/usr/bin/time", "-v", plexus, "build", "--project", root, "--json", "--no-progress"],
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        sys.exit(f"build failed in {root}:\n{out.stdout}\n{out.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
+    report = json.loads(out.stdout)
+    stages = {s["name"]: s["seconds"] for s in report["stages"]}
+    rows = sum(s["rows_read"] for s in report["sources"])
+    return rows, stages.get("load sources", 0.0), report["seconds"], rss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/plexus-target"))
+    ap.add_argument("--plexus", default=os.path.join(target, "release", "plexus"))
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--keep")
+    a = ap.parse_args()
+    base = a.keep or tempfile.mkdtemp(prefix="plexus-connectors-bench-")
+    sizes = {"mbox": 300e6 * a.scale, "segment": int(1e6 * a.scale), "csv": int(2e6 * a.scale)}
+    print(f"# connectors, {os.cpu_count()} cores, {a.plexus}")
+    print(f"{'kind':<8} {'size':>6} {'input':>10} {'rows':>10} {'load s':>8} {'build s':>8} "
+          f"{'throughput':>16} {'peak RSS':>10}")
+    for kind, (file, source) in PROJECTS.items():
+        for part in (0.25, 1.0):
+            root = os.path.join(base, f"{kind}-{part}")
+            os.makedirs(os.path.join(root, "data"), exist_ok=True)
+            path = os.path.join(root, "data", file)
+            if not os.path.exists(path):
+                if kind == "mbox":
+                    write_mbox(path, sizes["mbox"] * part)
+                elif kind == "segment":
+                    write_segment(path, int(sizes["segment"] * part))
+                else:
+                    write_csv(path, int(sizes["csv"] * part))
+            with open(os.path.join(root, "plexus.yml"), "w") as f:
+                f.write(f"name: bench_{kind}\nidentity: {{ blocklist: {{ builtin: false }} }}\n"
+                        f"own_domains: [acme.example.org]\nsources:{source}")
+            rows, load, total, rss = build(a.plexus, root)
+            mb = os.path.getsize(path) / 1e6
+            if kind == "mbox":
+                speed = f"{mb / load:,.0f} MB/s"
+            else:
+                speed = f"{rows / load / 1e6:,.2f} M rows/s"
+            print(f"{kind:<8} {part:>6.2f} {mb:>8.0f}MB {rows:>10,} {load:>8.2f} {total:>8.2f} "
+                  f"{speed:>16} {rss:>8.0f}MB")
+    if not a.keep:
+        shutil.rmtree(base)
+
+
+if __name__ == "__main__":
+    main()

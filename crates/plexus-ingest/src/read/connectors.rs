@@ -1,0 +1,646 @@
+//! The connector source types (`mbox`, `ics`, `stripe`, `segment`): their records, parsed
+//! by `plexus-connectors`, as Arrow batches with a fixed set of columns that the built-in
+//! mappings (and a user's overrides) read. Lists (the `to` addresses of a message, the
+//! attendees of a meeting) are list columns: a participant mapped from one is repeated
+//! once per element.
+//!
+//! mbox and Segment files stream (memory holds one batch); an iCalendar or Stripe file is
+//! parsed whole when the source is opened (recurrences need the whole series).
+
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use plexus_config::{Project, SourceConfig, SourceKind, Spanned};
+use plexus_connectors::{ics, mbox, segment, stripe};
+
+use super::{RawRows, RowReject};
+use crate::IngestError;
+
+/// How a connector reads its files: the project's settings it needs.
+#[derive(Debug, Clone)]
+pub struct ConnectorOptions {
+    /// The project's own email domains (a message from one is sent, not received).
+    pub own_domains: Vec<String>,
+    /// Keep full message bodies.
+    pub keep_body: bool,
+    /// The period recurring meetings are expanded in, `[from, to)` in microseconds.
+    pub window: (i64, i64),
+}
+
+impl ConnectorOptions {
+    /// The options of `source` in `project`; a bad window is an error at its line.
+    pub fn of(project: &Project, source: &SourceConfig) -> Result<ConnectorOptions, IngestError> {
+        let window = match &source.window {
+            None => {
+                let now = Utc::now().timestamp_micros();
+                const YEAR: i64 = 365 * 86_400_000_000;
+                (now - 3 * YEAR, now + YEAR)
+            }
+            Some(w) => {
+                let at = |s: &Spanned<String>| -> Result<i64, IngestError> {
+                    parse_instant(&s.value).ok_or_else(|| {
+                        IngestError::Config(vec![
+                            project
+                                .diag_at(s, format!("`{}` is not a date", s.value))
+                                .with_hint("write a date (`2024-01-01`) or an RFC 3339 time"),
+                        ])
+                    })
+                };
+                let (from, to) = (at(&w.from)?, at(&w.to)?);
+                if from >= to {
+                    return Err(IngestError::Config(vec![
+                        project
+                            .diag_at(&w.to, "the window ends before it starts")
+                            .with_hint("`to` must be after `from`"),
+                    ]));
+                }
+                (from, to)
+            }
+        };
+        Ok(ConnectorOptions {
+            own_domains: project
+                .config
+                .own_domains
+                .iter()
+                .map(|d| d.value.trim().trim_start_matches('@').to_ascii_lowercase())
+                .collect(),
+            keep_body: source.keep_body,
+            window,
+        })
+    }
+}
+
+fn parse_instant(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
+    }
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).timestamp_micros())
+}
+
+/// One file of a connector source.
+#[derive(Debug)]
+pub struct ConnectorFile {
+    kind: SourceKind,
+    path: PathBuf,
+    options: ConnectorOptions,
+    /// `ics` and `stripe`: the records, parsed when opened.
+    parsed: Parsed,
+    /// Records rejected when the file was opened (`ics`, `stripe`).
+    pub rejects: Vec<RowReject>,
+}
+
+#[derive(Debug)]
+enum Parsed {
+    Streamed,
+    Meetings(Vec<ics::Meeting>),
+    Stripe(Vec<stripe::StripeRecord>),
+}
+
+/// Opens one file of a connector source; `ics` and `stripe` files are parsed now.
+pub fn open_connector(
+    source: &str,
+    kind: SourceKind,
+    path: &Path,
+    options: &ConnectorOptions,
+) -> Result<ConnectorFile, IngestError> {
+    let read = || {
+        std::fs::read(path).map_err(|error| IngestError::Io {
+            source_name: source.to_string(),
+            path: path.to_path_buf(),
+            error,
+        })
+    };
+    let (parsed, rejects) = match kind {
+        SourceKind::Ics => {
+            let opts = ics::IcsOptions {
+                window_start: options.window.0,
+                window_end: options.window.1,
+                ..ics::IcsOptions::default()
+            };
+            let (meetings, rejects) = ics::read_ics(&read()?, &opts);
+            (Parsed::Meetings(meetings), rejects)
+        }
+        SourceKind::Stripe => {
+            let (records, rejects) = stripe::read_stripe(&read()?);
+            (Parsed::Stripe(records), rejects)
+        }
+        _ => (Parsed::Streamed, Vec::new()),
+    };
+    Ok(ConnectorFile {
+        kind,
+        path: path.to_path_buf(),
+        options: options.clone(),
+        parsed,
+        rejects: rejects.into_iter().map(reject).collect(),
+    })
+}
+
+/// Gives the refunds of a Stripe source the customer of their charge, across its files.
+pub fn link_stripe_refunds<'a>(files: impl IntoIterator<Item = &'a mut ConnectorFile>) {
+    let mut all: Vec<&mut stripe::StripeRecord> = Vec::new();
+    for f in files {
+        if let Parsed::Stripe(records) = &mut f.parsed {
+            all.extend(records.iter_mut());
+        }
+    }
+    stripe::link_refunds(&mut all);
+}
+
+fn reject(r: plexus_connectors::Reject) -> RowReject {
+    RowReject {
+        line: r.line,
+        column: None,
+        value: None,
+        reason: r.reason,
+    }
+}
+
+/// Column types.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Time,
+    Int,
+    Float,
+    Bool,
+    List,
+}
+
+/// The columns of each connector type, in order.
+fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
+    use Kind::*;
+    match kind {
+        SourceKind::Mbox => &[
+            ("key", Text),
+            ("message_id", Text),
+            ("thread_id", Text),
+            ("date", Time),
+            ("direction", Text),
+            ("from_email", Text),
+            ("from_name", Text),
+            ("to_emails", List),
+            ("to_names", List),
+            ("cc_emails", List),
+            ("cc_names", List),
+            ("bcc_emails", List),
+            ("reply_to_email", Text),
+            ("subject", Text),
+            ("snippet", Text),
+            ("body", Text),
+            ("labels", Text),
+            ("attachments", Int),
+            ("bytes", Int),
+        ],
+        SourceKind::Ics => &[
+            ("key", Text),
+            ("uid", Text),
+            ("starts_at", Time),
+            ("ends_at", Time),
+            ("all_day", Bool),
+            ("summary", Text),
+            ("description", Text),
+            ("location", Text),
+            ("status", Text),
+            ("recurring", Bool),
+            ("organizer_email", Text),
+            ("organizer_name", Text),
+            ("accepted_emails", List),
+            ("accepted_names", List),
+            ("tentative_emails", List),
+            ("tentative_names", List),
+            ("declined_emails", List),
+            ("declined_names", List),
+            ("invited_emails", List),
+            ("invited_names", List),
+        ],
+        SourceKind::Stripe => &[
+            ("key", Text),
+            ("object", Text),
+            ("id", Text),
+            ("event", Text),
+            ("time", Time),
+            ("customer_id", Text),
+            ("email", Text),
+            ("name", Text),
+            ("phone", Text),
+            ("amount", Float),
+            ("currency", Text),
+            ("status", Text),
+            ("description", Text),
+            ("subscription_id", Text),
+            ("mrr", Float),
+            ("plan", Text),
+        ],
+        SourceKind::Segment => &[
+            ("key", Text),
+            ("type", Text),
+            ("message_id", Text),
+            ("timestamp", Time),
+            ("anonymous_id", Text),
+            ("user_id", Text),
+            ("previous_id", Text),
+            ("group_id", Text),
+            ("event", Text),
+            ("name", Text),
+            ("email", Text),
+            ("person_name", Text),
+            ("phone", Text),
+            ("company", Text),
+            ("traits", Text),
+            ("properties", Text),
+            ("url", Text),
+            ("revenue", Float),
+            ("currency", Text),
+        ],
+        SourceKind::Csv | SourceKind::Parquet | SourceKind::Ndjson => &[],
+    }
+}
+
+fn data_type(k: Kind) -> DataType {
+    match k {
+        Kind::Text => DataType::Utf8,
+        Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
+        Kind::Int => DataType::Int64,
+        Kind::Float => DataType::Float64,
+        Kind::Bool => DataType::Boolean,
+        Kind::List => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+    }
+}
+
+/// One value of a record, for its column.
+enum Value {
+    Text(Option<String>),
+    Time(Option<i64>),
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Bool(Option<bool>),
+    List(Vec<String>),
+}
+
+/// Column builders for one batch.
+struct Batch {
+    kinds: Vec<Kind>,
+    text: Vec<Vec<Option<String>>>,
+    num: Vec<Vec<Option<i64>>>,
+    float: Vec<Vec<Option<f64>>>,
+    bool: Vec<Vec<Option<bool>>>,
+    list: Vec<ListBuilder<StringBuilder>>,
+    lines: Vec<u64>,
+}
+
+impl Batch {
+    fn new(kind: SourceKind) -> Batch {
+        let kinds: Vec<Kind> = columns(kind).iter().map(|(_, k)| *k).collect();
+        let n = kinds.len();
+        Batch {
+            kinds,
+            text: (0..n).map(|_| Vec::new()).collect(),
+            num: (0..n).map(|_| Vec::new()).collect(),
+            float: (0..n).map(|_| Vec::new()).collect(),
+            bool: (0..n).map(|_| Vec::new()).collect(),
+            list: (0..n)
+                .map(|_| ListBuilder::new(StringBuilder::new()))
+                .collect(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, line: u64, values: Vec<Value>) {
+        debug_assert_eq!(values.len(), self.kinds.len());
+        for (i, v) in values.into_iter().enumerate() {
+            match v {
+                Value::Text(x) => self.text[i].push(x),
+                Value::Time(x) | Value::Int(x) => self.num[i].push(x),
+                Value::Float(x) => self.float[i].push(x),
+                Value::Bool(x) => self.bool[i].push(x),
+                Value::List(items) => {
+                    for item in items {
+                        self.list[i].values().append_value(item);
+                    }
+                    self.list[i].append(true);
+                }
+            }
+        }
+        self.lines.push(line);
+    }
+
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn finish(&mut self, kind: SourceKind) -> RawRows {
+        let names = columns(kind).iter().map(|(n, _)| n.to_string()).collect();
+        let columns: Vec<ArrayRef> = self
+            .kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| -> ArrayRef {
+                match k {
+                    Kind::Text => Arc::new(StringArray::from(std::mem::take(&mut self.text[i]))),
+                    Kind::Time => Arc::new(
+                        TimestampMicrosecondArray::from(std::mem::take(&mut self.num[i]))
+                            .with_timezone("UTC"),
+                    ),
+                    Kind::Int => Arc::new(Int64Array::from(std::mem::take(&mut self.num[i]))),
+                    Kind::Float => Arc::new(Float64Array::from(std::mem::take(&mut self.float[i]))),
+                    Kind::Bool => Arc::new(BooleanArray::from(std::mem::take(&mut self.bool[i]))),
+                    Kind::List => Arc::new(self.list[i].finish()),
+                }
+            })
+            .collect();
+        RawRows {
+            names,
+            columns,
+            lines: std::mem::take(&mut self.lines),
+        }
+    }
+}
+
+impl ConnectorFile {
+    /// The columns of the file's rows.
+    pub fn fields(&self) -> Vec<Field> {
+        columns(self.kind)
+            .iter()
+            .map(|(n, k)| Field::new(*n, data_type(*k), true))
+            .collect()
+    }
+
+    /// Streams the file's records as rows in batches of at most `batch_rows`; records
+    /// found malformed while streaming (mbox, Segment) go to `rejects`.
+    pub fn stream(
+        &self,
+        source: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
+        rejects: &mut Vec<RowReject>,
+    ) -> Result<(), IngestError> {
+        let mut batch = Batch::new(self.kind);
+        let mut emit = |batch: &mut Batch, force: bool| -> Result<(), IngestError> {
+            if batch.len() >= batch_rows.max(1) || (force && batch.len() > 0) {
+                visit(batch.finish(self.kind))?;
+            }
+            Ok(())
+        };
+        match (&self.parsed, self.kind) {
+            (Parsed::Meetings(meetings), _) => {
+                for m in meetings {
+                    batch.push(m.line, meeting_values(m));
+                    emit(&mut batch, false)?;
+                }
+            }
+            (Parsed::Stripe(records), _) => {
+                for r in records {
+                    batch.push(r.line, stripe_values(r));
+                    emit(&mut batch, false)?;
+                }
+            }
+            (Parsed::Streamed, SourceKind::Mbox) => {
+                let file = self.open(source)?;
+                let options = mbox::MboxOptions {
+                    keep_body: self.options.keep_body,
+                    ..mbox::MboxOptions::default()
+                };
+                for item in mbox::MboxReader::new(BufReader::with_capacity(1 << 20, file), options)
+                {
+                    match item {
+                        Ok(m) => {
+                            let line = m.line;
+                            batch.push(line, mail_values(m, &self.options.own_domains));
+                            emit(&mut batch, false)?;
+                        }
+                        Err(r) => rejects.push(reject(r)),
+                    }
+                }
+            }
+            (Parsed::Streamed, SourceKind::Segment) => {
+                let file = self.open(source)?;
+                for item in segment::read_segment(BufReader::with_capacity(1 << 20, file)) {
+                    match item {
+                        Ok(r) => {
+                            batch.push(r.line, segment_values(r));
+                            emit(&mut batch, false)?;
+                        }
+                        Err(r) => rejects.push(reject(r)),
+                    }
+                }
+            }
+            (Parsed::Streamed, _) => {}
+        }
+        emit(&mut batch, true)
+    }
+
+    fn open(&self, source: &str) -> Result<std::fs::File, IngestError> {
+        std::fs::File::open(&self.path).map_err(|error| IngestError::Io {
+            source_name: source.to_string(),
+            path: self.path.clone(),
+            error,
+        })
+    }
+}
+
+/// The domain of an address, lower-case.
+fn domain(email: &str) -> Option<String> {
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase())
+}
+
+/// Whether `domain` is one of `own` or a subdomain of one.
+fn is_own(domain: &str, own: &[String]) -> bool {
+    own.iter()
+        .any(|o| domain == o || domain.ends_with(&format!(".{o}")))
+}
+
+fn mail_values(m: mbox::MailMessage, own: &[String]) -> Vec<Value> {
+    let from = m.from.first();
+    let sent = from
+        .and_then(|a| domain(&a.email))
+        .is_some_and(|d| is_own(&d, own))
+        || m.labels.iter().any(|l| l.eq_ignore_ascii_case("sent"));
+    let key = m
+        .message_id
+        .clone()
+        .unwrap_or_else(|| format!("{}#{}", m.thread_id, m.line));
+    let emails = |a: &[mbox::Address]| a.iter().map(|x| x.email.clone()).collect::<Vec<_>>();
+    let names = |a: &[mbox::Address]| {
+        a.iter()
+            .map(|x| x.name.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    vec![
+        Value::Text(Some(key)),
+        Value::Text(m.message_id),
+        Value::Text(Some(m.thread_id)),
+        Value::Time(m.date),
+        Value::Text(Some(if sent { "sent" } else { "received" }.into())),
+        Value::Text(from.map(|a| a.email.clone())),
+        Value::Text(from.and_then(|a| a.name.clone())),
+        Value::List(emails(&m.to)),
+        Value::List(names(&m.to)),
+        Value::List(emails(&m.cc)),
+        Value::List(names(&m.cc)),
+        Value::List(emails(&m.bcc)),
+        Value::Text(m.reply_to.first().map(|a| a.email.clone())),
+        Value::Text(m.subject),
+        Value::Text(m.snippet),
+        Value::Text(m.body),
+        Value::Text((!m.labels.is_empty()).then(|| m.labels.join(","))),
+        Value::Int(Some(i64::from(m.attachments))),
+        Value::Int(Some(m.bytes as i64)),
+    ]
+}
+
+fn meeting_values(m: &ics::Meeting) -> Vec<Value> {
+    let by = |responses: &[&str]| -> (Vec<String>, Vec<String>) {
+        m.attendees
+            .iter()
+            .filter(|a| {
+                let r = a.response.as_deref().unwrap_or("needs-action");
+                responses.contains(&r)
+            })
+            .map(|a| (a.email.clone(), a.name.clone().unwrap_or_default()))
+            .unzip()
+    };
+    let (accepted, accepted_names) = by(&["accepted"]);
+    let (tentative, tentative_names) = by(&["tentative"]);
+    let (declined, declined_names) = by(&["declined"]);
+    let known = ["accepted", "tentative", "declined"];
+    let (invited, invited_names): (Vec<String>, Vec<String>) = m
+        .attendees
+        .iter()
+        .filter(|a| !known.contains(&a.response.as_deref().unwrap_or("")))
+        .map(|a| (a.email.clone(), a.name.clone().unwrap_or_default()))
+        .unzip();
+    vec![
+        Value::Text(Some(m.key.clone())),
+        Value::Text(Some(m.uid.clone())),
+        Value::Time(Some(m.start)),
+        Value::Time(m.end),
+        Value::Bool(Some(m.all_day)),
+        Value::Text(m.summary.clone()),
+        Value::Text(m.description.clone()),
+        Value::Text(m.location.clone()),
+        Value::Text(m.status.clone()),
+        Value::Bool(Some(m.recurring)),
+        Value::Text(m.organizer.as_ref().map(|o| o.email.clone())),
+        Value::Text(m.organizer.as_ref().and_then(|o| o.name.clone())),
+        Value::List(accepted),
+        Value::List(accepted_names),
+        Value::List(tentative),
+        Value::List(tentative_names),
+        Value::List(declined),
+        Value::List(declined_names),
+        Value::List(invited),
+        Value::List(invited_names),
+    ]
+}
+
+fn stripe_values(r: &stripe::StripeRecord) -> Vec<Value> {
+    let key = format!(
+        "{}/{}",
+        r.id,
+        r.event.as_deref().unwrap_or(r.object.as_str())
+    );
+    vec![
+        Value::Text(Some(key)),
+        Value::Text(Some(r.object.clone())),
+        Value::Text(Some(r.id.clone())),
+        Value::Text(r.event.clone()),
+        Value::Time(Some(r.time)),
+        Value::Text(r.customer_id.clone()),
+        Value::Text(r.email.clone()),
+        Value::Text(r.name.clone()),
+        Value::Text(r.phone.clone()),
+        Value::Float(r.amount),
+        Value::Text(r.currency.clone()),
+        Value::Text(r.status.clone()),
+        Value::Text(r.description.clone()),
+        Value::Text(r.subscription_id.clone()),
+        Value::Float(r.mrr),
+        Value::Text(r.plan.clone()),
+    ]
+}
+
+fn segment_values(r: segment::SegmentRecord) -> Vec<Value> {
+    let key = r
+        .message_id
+        .clone()
+        .unwrap_or_else(|| format!("line-{}", r.line));
+    vec![
+        Value::Text(Some(key)),
+        Value::Text(Some(r.kind)),
+        Value::Text(r.message_id),
+        Value::Time(Some(r.timestamp)),
+        Value::Text(r.anonymous_id),
+        Value::Text(r.user_id),
+        Value::Text(r.previous_id),
+        Value::Text(r.group_id),
+        Value::Text(Some(r.event)),
+        Value::Text(r.name),
+        Value::Text(r.email),
+        Value::Text(r.person_name),
+        Value::Text(r.phone),
+        Value::Text(r.company),
+        Value::Text(r.traits),
+        Value::Text(r.properties),
+        Value::Text(r.url),
+        Value::Float(r.revenue),
+        Value::Text(r.currency),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_domains_match_subdomains_only() {
+        let own = vec!["acme.io".to_string()];
+        assert!(is_own("acme.io", &own));
+        assert!(is_own("eu.acme.io", &own));
+        assert!(!is_own("notacme.io", &own));
+        assert_eq!(domain("Ann <ann@Acme.IO>").as_deref(), Some("acme.io"));
+    }
+
+    #[test]
+    fn every_connector_has_columns_matching_its_values() {
+        let m = ics::Meeting {
+            line: 1,
+            uid: "u".into(),
+            key: "k".into(),
+            start: 0,
+            end: None,
+            all_day: false,
+            summary: None,
+            description: None,
+            location: None,
+            status: None,
+            recurring: false,
+            organizer: None,
+            attendees: Vec::new(),
+        };
+        assert_eq!(meeting_values(&m).len(), columns(SourceKind::Ics).len());
+        let mut b = Batch::new(SourceKind::Ics);
+        b.push(1, meeting_values(&m));
+        let rows = b.finish(SourceKind::Ics);
+        assert_eq!(rows.columns.len(), rows.names.len());
+        assert!(rows.columns.iter().all(|c| c.len() == 1));
+    }
+
+    #[test]
+    fn windows_read_dates_and_times() {
+        assert_eq!(parse_instant("1970-01-02"), Some(86_400_000_000));
+        assert_eq!(parse_instant("1970-01-01T00:00:01Z"), Some(1_000_000));
+        assert_eq!(parse_instant("soon"), None);
+    }
+}
