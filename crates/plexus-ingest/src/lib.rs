@@ -2,9 +2,11 @@
 //!
 //! Second stage of the data flow (config -> **ingest** -> identity -> entities ->
 //! warehouse). [`open_source`] makes a first pass over a source's files (CSV per RFC 4180,
-//! Parquet or NDJSON: columns, types, bad rows) and then streams them as Arrow batches
-//! whose rows remember their file and line; a [`Mapper`] evaluates the source's mapping
-//! (DataFusion SQL expressions, planned once) over each batch; [`MappedRows`] gives typed
+//! Parquet or NDJSON: columns, types, bad rows; the connector types mbox, ics, stripe and
+//! segment have fixed columns, parsed by `plexus-connectors`) and then streams them as
+//! Arrow batches whose rows remember their file and line; a [`Mapper`] evaluates the
+//! source's mapping (DataFusion SQL expressions, planned once) over each batch;
+//! [`MappedRows`] gives typed
 //! per-row access to the result, so the next stage can reject a bad row with its reason
 //! and load the rest. Memory holds one batch of a source at a time. [`read_source`] and
 //! [`map_source`] do the same for a whole source in memory (checks and tests).
