@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::util::display::array_value_to_string;
+mod common;
+
+use common::rows;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -66,33 +68,6 @@ sources:
     std::fs::write(dir.path().join("plexus.yml"), yml).expect("write");
     let project = plexus_config::Project::load(dir.path()).expect("project");
     (dir, project)
-}
-
-fn rows(project: &plexus_config::Project, query: &str) -> Vec<Vec<String>> {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let ctx = plexus_build::open_warehouse(project)
-            .await
-            .expect("warehouse");
-        let batches = ctx
-            .sql(query)
-            .await
-            .unwrap_or_else(|e| panic!("{query}: {e}"))
-            .collect()
-            .await
-            .expect("rows");
-        let mut out = Vec::new();
-        for b in &batches {
-            for r in 0..b.num_rows() {
-                out.push(
-                    (0..b.num_columns())
-                        .map(|c| array_value_to_string(b.column(c), r).expect("text"))
-                        .collect(),
-                );
-            }
-        }
-        out
-    })
 }
 
 fn one(project: &plexus_config::Project, query: &str) -> String {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use datafusion::arrow::util::display::array_value_to_string;
+mod common;
 
 const PLEXUS_YML: &str = r#"
 name: facts
@@ -57,31 +57,7 @@ c1,2023-12-01 09:00:00,ann@acme.io,Ann Crm
 ";
 
 fn rows(root: &Path, query: &str) -> Vec<Vec<String>> {
-    let project = plexus_config::Project::load(root).expect("project");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let ctx = plexus_build::open_warehouse(&project)
-            .await
-            .expect("warehouse");
-        let batches = ctx
-            .sql(query)
-            .await
-            .expect("sql")
-            .collect()
-            .await
-            .expect("rows");
-        let mut out = Vec::new();
-        for b in &batches {
-            for r in 0..b.num_rows() {
-                out.push(
-                    (0..b.num_columns())
-                        .map(|c| array_value_to_string(b.column(c), r).expect("text"))
-                        .collect(),
-                );
-            }
-        }
-        out
-    })
+    common::rows(&plexus_config::Project::load(root).expect("project"), query)
 }
 
 #[test]
