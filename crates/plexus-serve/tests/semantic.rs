@@ -87,6 +87,8 @@ fn the_v1_api_answers_like_sql_and_rejects_bad_queries() {
         })
         .collect();
     assert_eq!(got, events_by_source(&d.root));
+    // The built-in events rollup, written by the build, answered it (and agrees with SQL).
+    assert_eq!(result["rollup"], "events.daily", "{result}");
     assert_eq!(result["columns"][0]["kind"], "dimension");
     assert_eq!(result["columns"][1]["kind"], "measure");
 
