@@ -194,6 +194,13 @@ fn connector_sources_build_with_their_builtin_mappings() {
         ),
         "0"
     );
+    // A call's `properties` object stays an object inside the event's properties.
+    let props = one(
+        &project,
+        "SELECT properties FROM events WHERE source = 'app' AND name = 'Signup Started'",
+    );
+    let props: serde_json::Value = serde_json::from_str(&props).expect("JSON properties");
+    assert!(props["properties"].is_object(), "{props}");
     assert_eq!(
         one(
             &project,

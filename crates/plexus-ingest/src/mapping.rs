@@ -396,6 +396,9 @@ pub struct Mapper {
     source_name: String,
     /// `[file, line, ...]` in layout order; `None` when the source has no columns.
     exprs: Option<Vec<Arc<dyn PhysicalExpr>>>,
+    /// The output fields `c0, c1, ...`, with the metadata the expressions carry (a column
+    /// of JSON text stays marked as JSON).
+    fields: Vec<datafusion::arrow::datatypes::FieldRef>,
 }
 
 impl Mapper {
@@ -414,6 +417,7 @@ impl Mapper {
                 layout: Layout::of(source),
                 source_name,
                 exprs: None,
+                fields: Vec::new(),
             });
         }
         let (layout, select, df_schema) = plan(ctx, project, source, schema).await?;
@@ -438,10 +442,30 @@ impl Mapper {
                 source_name: source_name.clone(),
                 error,
             })?;
+        let fields = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let f = e.return_field(schema.as_ref())?;
+                Ok(Arc::new(
+                    datafusion::arrow::datatypes::Field::new(
+                        format!("c{i}"),
+                        f.data_type().clone(),
+                        true,
+                    )
+                    .with_metadata(f.metadata().clone()),
+                ))
+            })
+            .collect::<Result<Vec<_>, datafusion::error::DataFusionError>>()
+            .map_err(|error| IngestError::Engine {
+                source_name: source_name.clone(),
+                error,
+            })?;
         Ok(Mapper {
             layout,
             source_name,
             exprs: Some(exprs),
+            fields,
         })
     }
 
@@ -464,15 +488,16 @@ impl Mapper {
                     .map_err(engine)?,
             );
         }
-        let fields: Vec<datafusion::arrow::datatypes::Field> = columns
+        let fields: Vec<datafusion::arrow::datatypes::FieldRef> = columns
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                datafusion::arrow::datatypes::Field::new(
+            .map(|(i, c)| match self.fields.get(i) {
+                Some(f) if f.data_type() == c.data_type() => f.clone(),
+                _ => Arc::new(datafusion::arrow::datatypes::Field::new(
                     format!("c{i}"),
                     c.data_type().clone(),
                     true,
-                )
+                )),
             })
             .collect();
         let options =

@@ -16,10 +16,18 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::read::parse_naive_timestamp;
 
+/// The field metadata key of Arrow extension types.
+pub const JSON_EXTENSION_KEY: &str = "ARROW:extension:name";
+/// Arrow's canonical JSON extension type: text holding JSON, which event properties embed
+/// as JSON (a Segment call's `properties` object stays an object).
+pub const JSON_EXTENSION: &str = "arrow.json";
+
 /// A column converted for row access.
 #[derive(Debug)]
 enum Column {
     Text(StringArray),
+    /// Text holding JSON (the `arrow.json` extension type).
+    Json(StringArray),
     Time(TimestampMicrosecondArray),
     Number(Float64Array),
     Int(Int64Array),
@@ -61,11 +69,21 @@ impl MappedRows {
                     .clone()
             })
             .unwrap_or_else(|_| UInt64Array::from(vec![0; batch.num_rows()]));
+        let schema = batch.schema();
         let columns = batch
             .columns()
             .iter()
             .enumerate()
-            .map(|(i, a)| (i >= 2).then(|| convert(a)))
+            .map(|(i, a)| {
+                (i >= 2).then(|| {
+                    let json = schema.field(i).metadata().get(JSON_EXTENSION_KEY)
+                        == Some(&JSON_EXTENSION.to_string());
+                    match convert(a) {
+                        Column::Text(t) if json => Column::Json(t),
+                        c => c,
+                    }
+                })
+            })
             .collect();
         MappedRows {
             files,
@@ -103,7 +121,9 @@ impl MappedRows {
     /// `None` for NULL.
     pub fn str(&self, col: usize, row: usize) -> Option<Cow<'_, str>> {
         match self.columns.get(col)?.as_ref()? {
-            Column::Text(a) => a.is_valid(row).then(|| Cow::Borrowed(a.value(row))),
+            Column::Text(a) | Column::Json(a) => {
+                a.is_valid(row).then(|| Cow::Borrowed(a.value(row)))
+            }
             _ => self.text(col, row).map(Cow::Owned),
         }
     }
@@ -163,7 +183,7 @@ impl MappedRows {
     /// The value at `col` as text (numbers and times formatted), `None` for NULL.
     pub fn text(&self, col: usize, row: usize) -> Option<String> {
         match self.columns.get(col)?.as_ref()? {
-            Column::Text(a) => a.is_valid(row).then(|| a.value(row).to_string()),
+            Column::Text(a) | Column::Json(a) => a.is_valid(row).then(|| a.value(row).to_string()),
             Column::Int(a) => a.is_valid(row).then(|| a.value(row).to_string()),
             Column::Number(a) => a.is_valid(row).then(|| format_number(a.value(row))),
             Column::Bool(a) => a.is_valid(row).then(|| a.value(row).to_string()),
@@ -221,6 +241,9 @@ impl MappedRows {
                 serde_json::Number::from_f64(a.value(row)).map_or(Value::Null, Value::Number)
             }
             Some(Column::Bool(a)) if a.is_valid(row) => Value::Bool(a.value(row)),
+            // JSON text is embedded as JSON; text that does not parse stays text.
+            Some(Column::Json(a)) if a.is_valid(row) => serde_json::from_str(a.value(row))
+                .unwrap_or_else(|_| Value::String(a.value(row).to_string())),
             Some(Column::List(_)) => match self.list_len(col, row) {
                 Some(n) if n > 0 => Value::Array(
                     (0..n)

@@ -22,6 +22,7 @@ use plexus_connectors::{ics, mbox, segment, stripe};
 
 use super::{RawRows, RowReject};
 use crate::IngestError;
+use crate::values::{JSON_EXTENSION, JSON_EXTENSION_KEY};
 
 /// How a connector reads its files: the project's settings it needs.
 #[derive(Debug, Clone)]
@@ -174,6 +175,9 @@ enum Kind {
     Float,
     Bool,
     List,
+    /// JSON text, marked with Arrow's canonical `arrow.json` extension type so that event
+    /// properties embed it as JSON rather than as a string.
+    Json,
 }
 
 /// The columns of each connector type, in order.
@@ -256,8 +260,8 @@ fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
             ("person_name", Text),
             ("phone", Text),
             ("company", Text),
-            ("traits", Text),
-            ("properties", Text),
+            ("traits", Json),
+            ("properties", Json),
             ("url", Text),
             ("revenue", Float),
             ("currency", Text),
@@ -268,7 +272,7 @@ fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
 
 fn data_type(k: Kind) -> DataType {
     match k {
-        Kind::Text => DataType::Utf8,
+        Kind::Text | Kind::Json => DataType::Utf8,
         Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
         Kind::Int => DataType::Int64,
         Kind::Float => DataType::Float64,
@@ -346,7 +350,9 @@ impl Batch {
             .enumerate()
             .map(|(i, k)| -> ArrayRef {
                 match k {
-                    Kind::Text => Arc::new(StringArray::from(std::mem::take(&mut self.text[i]))),
+                    Kind::Text | Kind::Json => {
+                        Arc::new(StringArray::from(std::mem::take(&mut self.text[i])))
+                    }
                     Kind::Time => Arc::new(
                         TimestampMicrosecondArray::from(std::mem::take(&mut self.num[i]))
                             .with_timezone("UTC"),
@@ -371,7 +377,15 @@ impl ConnectorFile {
     pub fn fields(&self) -> Vec<Field> {
         columns(self.kind)
             .iter()
-            .map(|(n, k)| Field::new(*n, data_type(*k), true))
+            .map(|(n, k)| {
+                let f = Field::new(*n, data_type(*k), true);
+                match k {
+                    Kind::Json => f.with_metadata(
+                        [(JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())].into(),
+                    ),
+                    _ => f,
+                }
+            })
             .collect()
     }
 
