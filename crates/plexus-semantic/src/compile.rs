@@ -639,17 +639,15 @@ impl Compiler<'_> {
         let metric = member
             .strip_prefix(&format!("{METRICS_CUBE}."))
             .unwrap_or(member);
+        // A measure or metric: the condition holds on results (HAVING).
+        let now = self.opts.now;
+        let on_results = |column: Expr| -> Result<(Stage, Expr), QueryError> {
+            let e = condition(column, DimensionKind::Number, f, member, now, None)?;
+            Ok((Stage::Results, e))
+        };
         if catalog.metrics.contains_key(metric) {
             self.want(Wanted::Metric(metric.to_string()));
-            let e = condition(
-                ucol(metric),
-                DimensionKind::Number,
-                f,
-                member,
-                self.opts.now,
-                None,
-            )?;
-            return Ok((Stage::Results, e));
+            return on_results(ucol(metric));
         }
         if let Ok((cube, m)) = catalog.measure(member) {
             let r = MeasureRef {
@@ -657,15 +655,7 @@ impl Compiler<'_> {
                 measure: m.name.clone(),
             };
             self.want(Wanted::Measure(r.clone()));
-            let e = condition(
-                ucol(&r.path()),
-                DimensionKind::Number,
-                f,
-                member,
-                self.opts.now,
-                None,
-            )?;
-            return Ok((Stage::Results, e));
+            return on_results(ucol(&r.path()));
         }
         match catalog.dimension(member) {
             Ok((cube, d)) => {

@@ -185,11 +185,9 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
         .map_err(|d| IngestError::Config(vec![d]))?;
     let mut scans = Vec::with_capacity(files.len());
     let mut rejects = Vec::new();
-    let options = if source.kind.value.is_connector() {
-        Some(connectors::ConnectorOptions::of(project, source)?)
-    } else {
-        None
-    };
+    // What the connector types read from the project (own domains, window); unused by the
+    // file formats.
+    let options = connectors::ConnectorOptions::of(project, source)?;
     for file in &files {
         let (scan, file_rejects) = match source.kind.value {
             SourceKind::Csv => {
@@ -211,8 +209,7 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
             | SourceKind::Ics
             | SourceKind::Stripe
             | SourceKind::Segment) => {
-                let options = options.as_ref().expect("options of a connector source");
-                let mut f = connectors::open_connector(&name, kind, file, options)?;
+                let mut f = connectors::open_connector(&name, kind, file, &options)?;
                 let r = std::mem::take(&mut f.rejects);
                 (FileScan::Connector(f), r)
             }
