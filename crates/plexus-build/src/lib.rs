@@ -217,6 +217,10 @@ fn raw_table(source: &str) -> String {
     format!("{}raw_{source}", sink::SPILL_PREFIX)
 }
 
+/// What loading the sources leaves: the sources whose raw rows were kept (with their
+/// schemas), and the cursors of the incremental ones.
+type Loaded = (Vec<(String, SchemaRef)>, Vec<plexus_ingest::CursorState>);
+
 /// Streams every source, batch by batch, through its mapping into `collected` and `sink`.
 /// The raw rows of sources some model reads (`read_by_models`) are kept in the sink too.
 /// Returns the sources whose raw rows were kept, with their schemas.
@@ -228,11 +232,12 @@ async fn load_sources(
     read_by_models: &[&str],
     observer: &dyn Observer,
     clock: &mut Clock,
-) -> Result<Vec<(String, SchemaRef)>, BuildError> {
+) -> Result<Loaded, BuildError> {
     let sources = &project.config.sources;
     observer.stage("load sources", Some(sources.len() as u64));
     let mut problems = Vec::new();
     let mut raw = Vec::new();
+    let mut cursors = Vec::new();
     for source in sources {
         observer.working_on(&source.name.value);
         let reader = match plexus_ingest::open_source(project, source) {
@@ -266,6 +271,10 @@ async fn load_sources(
             .collect();
         let mut load = collected.begin_source(source, &mapper.layout);
         let raw_name = raw_table(&reader.name);
+        // An incremental source keeps every row it streams for the next build.
+        let kept_name = reader
+            .keeps_rows()
+            .then(|| plexus_ingest::rows_table(&reader.name));
         // Two threads: this one collects what the other reads and maps, so parsing and
         // evaluating the mapping overlap with interning identifiers.
         let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordBatch, RecordBatch)>(2);
@@ -283,11 +292,16 @@ async fn load_sources(
                 for (batch, mapped) in rx.iter() {
                     rows += batch.num_rows() as u64;
                     collected.add_batch(&mut load, source, &mapped, sink)?;
-                    if keep_raw {
+                    if keep_raw || kept_name.is_some() {
                         let public = batch
                             .project(&public)
                             .expect("projection of existing columns");
-                        sink.append(&raw_name, public)?;
+                        if let Some(kept) = &kept_name {
+                            sink.append(kept, public.clone())?;
+                        }
+                        if keep_raw {
+                            sink.append(&raw_name, public)?;
+                        }
                     }
                 }
                 Ok(())
@@ -308,6 +322,10 @@ async fn load_sources(
             continue;
         }
         collected.finish_source(load, rows, &reader.all_rejects());
+        if let Some(kept) = &kept_name {
+            sink.close(kept).map_err(BuildError::Sink)?;
+        }
+        cursors.extend(reader.cursor_state());
         if keep_raw {
             raw.push((reader.name.clone(), reader.public_schema()));
         }
@@ -316,10 +334,47 @@ async fn load_sources(
     observer.finish();
     clock.lap("load sources");
     if problems.is_empty() {
-        Ok(raw)
+        Ok((raw, cursors))
     } else {
         Err(BuildError::Invalid(problems))
     }
+}
+
+/// The `source_cursors` table: where each incremental source stopped reading.
+fn cursors_batch(cursors: &[plexus_ingest::CursorState]) -> RecordBatch {
+    use datafusion::arrow::array::BooleanArray;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("cursor", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_kept", DataType::Int64, false),
+        Field::new("full_load", DataType::Boolean, false),
+        Field::new("definition", DataType::Utf8, false),
+    ]));
+    let text = |f: fn(&plexus_ingest::CursorState) -> Option<&str>| {
+        Arc::new(cursors.iter().map(f).collect::<StringArray>()) as ArrayRef
+    };
+    let columns: Vec<ArrayRef> = vec![
+        text(|c| Some(c.source.as_str())),
+        text(|c| Some(c.column.as_str())),
+        text(|c| c.value.as_deref()),
+        Arc::new(Int64Array::from_iter_values(
+            cursors.iter().map(|c| c.read as i64),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            cursors.iter().map(|c| c.kept as i64),
+        )),
+        Arc::new(
+            cursors
+                .iter()
+                .map(|c| Some(c.full))
+                .collect::<BooleanArray>(),
+        ),
+        text(|c| Some(c.definition.as_str())),
+    ];
+    RecordBatch::try_new(schema, columns).expect("cursor columns match their schema")
 }
 
 /// Builds the project's warehouse: every stage, then an atomic swap. On any error the
@@ -353,7 +408,7 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     let warehouse = project.warehouse_dir();
     let staging = Staging::begin(&warehouse)?;
     let mut sink = StagingSink::new(&staging);
-    let raw = load_sources(
+    let (raw, cursors) = load_sources(
         project,
         &ctx,
         &mut collected,
@@ -363,6 +418,10 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
         &mut clock,
     )
     .await?;
+    if !cursors.is_empty() {
+        let batch = cursors_batch(&cursors);
+        staging.write_table(plexus_ingest::CURSORS_TABLE, batch.schema(), &[batch])?;
+    }
 
     observer.stage("resolve identities", None);
     let rules = entities::apply_rules(project, &mut collected).map_err(BuildError::Invalid)?;
@@ -397,10 +456,13 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     let mut reports = Vec::new();
     for (name, path, rows) in &streamed {
         register_parquet(&ctx, name, path).await?;
+        let kept = cursors
+            .iter()
+            .any(|c| plexus_ingest::rows_table(&c.source) == *name);
         reports.push(TableReport {
             name: name.clone(),
             rows: *rows,
-            kind: "core",
+            kind: if kept { "source" } else { "core" },
         });
     }
     // A streamed table no source fed (no events at all) still exists, empty.
@@ -826,7 +888,7 @@ pub async fn check(project: &Project) -> Vec<Diagnostic> {
             Err(e) => {
                 let d = e.diagnostics();
                 if d.is_empty() {
-                    problems.push(project.diag_at(&source.path, e.to_string()));
+                    problems.push(project.diag_at(&source.name, e.to_string()));
                 }
                 problems.extend(d);
             }

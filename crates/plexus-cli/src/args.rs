@@ -177,7 +177,7 @@ Examples:
     /// Generate a fictional B2B SaaS company's data as a project, build it, and show what
     /// to try next.
     #[command(
-        after_help = "Examples:\n  plexus demo\n  plexus demo --persons 20000 --dir /tmp/acme"
+        after_help = "Examples:\n  plexus demo\n  plexus demo --persons 20000 --dir /tmp/acme\n  plexus demo --postgres postgres://postgres@127.0.0.1:5432/test\n  plexus demo --postgres '${DATABASE_URL}'   (the password stays out of plexus.yml)"
     )]
     Demo {
         /// How many people the demo company's customers have.
@@ -198,6 +198,20 @@ Examples:
         /// After the build, serve the web app and API (as `plexus serve`) until stopped.
         #[arg(long)]
         serve: bool,
+        /// Also load the demo's product database (app_users, workspaces) into this
+        /// PostgreSQL server and read it back as `postgres` sources, incremental on
+        /// `updated_at`. A URL, or `'${VAR}'` (quoted) to keep a password out of the demo's
+        /// plexus.yml.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// With `--postgres`: the schema the tables go to (dropped first if it exists).
+        #[arg(
+            long,
+            value_name = "NAME",
+            default_value = "plexus_demo",
+            requires = "postgres"
+        )]
+        postgres_schema: String,
         /// With `--serve`: where to listen.
         #[arg(
             long,

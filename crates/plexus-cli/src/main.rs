@@ -2,6 +2,7 @@
 //! the result. Exit codes: 0 success, 1 a failed command (problems are printed), 2 usage.
 
 mod args;
+mod demo_postgres;
 mod identity;
 mod output;
 mod progress;
@@ -96,6 +97,8 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
             no_build,
             serve,
             addr,
+            postgres,
+            postgres_schema,
         } => {
             let opts = DemoRun {
                 persons: *persons,
@@ -103,6 +106,10 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
                 json: *json,
                 build: !*no_build,
                 serve: serve.then_some(*addr),
+                postgres: postgres.as_deref().map(|url| demo_postgres::DemoDatabase {
+                    url,
+                    schema: postgres_schema,
+                }),
             };
             demo(g, dir, &opts).await
         }
@@ -419,12 +426,13 @@ async fn export(
 }
 
 /// What `plexus demo` does besides generating.
-struct DemoRun {
+struct DemoRun<'a> {
     persons: usize,
     seed: u64,
     json: bool,
     build: bool,
     serve: Option<std::net::SocketAddr>,
+    postgres: Option<demo_postgres::DemoDatabase<'a>>,
 }
 
 /// `plexus serve`: runs the server until the process is stopped.
@@ -467,7 +475,7 @@ async fn serve(
     }
 }
 
-async fn demo(g: &Global, dir: &Path, run: &DemoRun) -> miette::Result<ExitCode> {
+async fn demo(g: &Global, dir: &Path, run: &DemoRun<'_>) -> miette::Result<ExitCode> {
     let (persons, seed, json) = (run.persons, run.seed, run.json);
     if dir.join(plexus_config::CONFIG_FILE).exists() && !dir.join("ground_truth").exists() {
         return Err(miette!(
@@ -491,6 +499,28 @@ async fn demo(g: &Global, dir: &Path, run: &DemoRun) -> miette::Result<ExitCode>
             summary.files.len(),
             started.elapsed().as_secs_f64()
         );
+    }
+    if let Some(db) = &run.postgres {
+        let loaded = demo_postgres::load(dir, db).await?;
+        demo_postgres::point_config_at(dir, db)?;
+        if !g.quiet && !json {
+            for (table, rows) in &loaded {
+                eprintln!(
+                    "{} {rows} rows into {table}",
+                    style("Loaded").green().bold()
+                );
+            }
+            if !db.url.contains("${") && db.url.contains(':') && db.url.contains('@') {
+                let userinfo = db.url.split_once("://").map_or("", |(_, r)| r);
+                if userinfo.split('@').next().is_some_and(|u| u.contains(':')) {
+                    eprintln!(
+                        "{} the URL's password is written in {}/plexus.yml; pass --postgres '${{DATABASE_URL}}' to keep it out",
+                        style("Note:").yellow().bold(),
+                        dir.display()
+                    );
+                }
+            }
+        }
     }
     let project = load_from(Some(dir))?;
     if !run.build {

@@ -128,3 +128,121 @@ fn a_killed_build_leaves_a_readable_warehouse() {
     let leftovers = staging_leftovers(&project);
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The server the PostgreSQL tests use: this machine's, or `PLEXUS_TEST_POSTGRES`.
+fn postgres_url() -> String {
+    std::env::var("PLEXUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Drops the test's schema however the test ends.
+struct DropSchema(String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args([postgres_url().as_str(), "-q", "-c"])
+            .arg(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0))
+            .output();
+    }
+}
+
+#[test]
+fn demo_with_postgres_reads_its_app_tables_back_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    let schema = format!("plexus_demo_test_{}", std::process::id());
+    let _drop = DropSchema(schema.clone());
+    let report = json_of(
+        plexus()
+            .args(["demo", "--json", "--persons", "400", "--postgres"])
+            .arg(postgres_url())
+            .args(["--postgres-schema", &schema, "--dir"])
+            .arg(&project),
+    );
+    let yml = std::fs::read_to_string(project.join("plexus.yml")).unwrap();
+    assert!(yml.contains(&format!("table: {schema}.app_users")), "{yml}");
+    // The rows in the database are the CSV's rows, all loaded.
+    let csv_rows = std::fs::read_to_string(project.join("data/app_users.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    let app_users = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "app_users")
+        .unwrap();
+    assert_eq!(
+        app_users["rows_loaded"].as_u64().unwrap(),
+        csv_rows,
+        "{app_users}"
+    );
+
+    // Identity resolution is exactly as good as from the CSVs.
+    let eval = json_of(
+        plexus()
+            .args(["eval", "--json", "--project"])
+            .arg(&project)
+            .arg("--truth")
+            .arg(project.join("ground_truth/records.csv")),
+    );
+    assert_eq!(eval["impure_clusters"], 0, "{eval:#}");
+    assert_eq!(eval["missing_records"], 0, "{eval:#}");
+    assert_eq!(eval["precision"].as_f64().unwrap(), 1.0, "{eval:#}");
+
+    // A user changes in the database; the next build reads only rows at or past the
+    // cursor, and the change shows.
+    let out = std::process::Command::new("psql")
+        .args([postgres_url().as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c"])
+        .arg(format!(
+            "UPDATE {schema}.app_users SET full_name = 'Renamed Person', updated_at = now() + interval '1 second' \
+             WHERE id = (SELECT min(id) FROM {schema}.app_users)"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    plexus()
+        .args(["build", "-q", "--project"])
+        .arg(&project)
+        .assert()
+        .success();
+    let cursors = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT source, rows_read, rows_kept, full_load FROM source_cursors ORDER BY source",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    assert_eq!(cursors[0]["source"], "app_users", "{cursors}");
+    // The changed row, plus the newest rows read again at the cursor's boundary.
+    let read = cursors[0]["rows_read"].as_u64().unwrap();
+    assert!((1..=3).contains(&read), "{cursors}");
+    assert_eq!(
+        cursors[0]["rows_kept"].as_u64().unwrap(),
+        csv_rows,
+        "{cursors}"
+    );
+    assert_eq!(cursors[0]["full_load"], false, "{cursors}");
+    let renamed = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT count(*) AS n FROM traits WHERE name = 'name' AND value = 'Renamed Person'",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    assert_eq!(renamed[0]["n"], 1, "{renamed}");
+}

@@ -32,7 +32,9 @@ pub fn builtin_mapping_yaml(kind: SourceKind) -> Option<&'static str> {
         SourceKind::Ics => include_str!("connectors/ics.yml"),
         SourceKind::Stripe => include_str!("connectors/stripe.yml"),
         SourceKind::Segment => include_str!("connectors/segment.yml"),
-        SourceKind::Csv | SourceKind::Parquet | SourceKind::Ndjson => return None,
+        SourceKind::Csv | SourceKind::Parquet | SourceKind::Ndjson | SourceKind::Postgres => {
+            return None;
+        }
     })
 }
 
@@ -74,6 +76,33 @@ pub fn apply_builtin_mappings(config: &mut ProjectConfig) {
             }
         }
         merge(source, b);
+    }
+}
+
+/// A `postgres` source with a `primary_key` and no `key` is keyed by its primary key, so
+/// a row keeps its key across builds (its row number would not, with incremental loads).
+pub fn apply_postgres_keys(config: &mut ProjectConfig) {
+    for source in &mut config.sources {
+        if source.kind.value != SourceKind::Postgres || source.key.is_some() {
+            continue;
+        }
+        let Some(pk) = &source.primary_key else {
+            continue;
+        };
+        let columns = pk.list();
+        let Some(first) = columns.first() else {
+            continue;
+        };
+        let quoted: Vec<String> = columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.value.replace('"', "\"\"")))
+            .collect();
+        let sql = if quoted.len() == 1 {
+            format!("CAST({} AS VARCHAR)", quoted[0])
+        } else {
+            format!("concat_ws(':', {})", quoted.join(", "))
+        };
+        source.key = Some(spanned(sql, (first.referenced, first.defined)));
     }
 }
 

@@ -222,8 +222,26 @@ impl Project {
     }
 
     /// The files a source reads, sorted: its path, or every match of its glob.
+    /// A `postgres` source reads no file: none.
     pub fn source_files(&self, source: &SourceConfig) -> Result<Vec<PathBuf>, Diagnostic> {
-        let written = self.expand_path(&source.path)?;
+        if !source.kind.value.reads_files() {
+            return Ok(Vec::new());
+        }
+        let Some(source_path) = &source.path else {
+            return Err(self
+                .diag_at(
+                    &source.kind,
+                    format!(
+                        "source `{}` (type {}) has no `path`",
+                        source.name.value,
+                        source.kind.value.as_str()
+                    ),
+                )
+                .with_hint(
+                    "add `path: data/file.ext` (a file or a glob, relative to plexus.yml)",
+                ));
+        };
+        let written = self.expand_path(source_path)?;
         let path = self.root.join(&written);
         let text = path.to_string_lossy().to_string();
         let is_glob = text.contains(['*', '?', '[']);
@@ -233,7 +251,7 @@ impl Project {
             }
             return Err(self
                 .diag_at(
-                    &source.path,
+                    source_path,
                     format!(
                         "source `{}`: file `{written}` does not exist",
                         source.name.value
@@ -243,10 +261,10 @@ impl Project {
         }
         let entries = glob::glob(&text).map_err(|e| {
             self.diag_at(
-                &source.path,
+                source_path,
                 format!(
                     "source `{}`: bad glob `{}`: {e}",
-                    source.name.value, source.path.value
+                    source.name.value, source_path.value
                 ),
             )
         })?;
@@ -258,7 +276,7 @@ impl Project {
         if files.is_empty() {
             return Err(self
                 .diag_at(
-                    &source.path,
+                    source_path,
                     format!(
                         "source `{}`: no file matches `{written}`",
                         source.name.value
@@ -316,6 +334,7 @@ impl Project {
             if let Err(d) = self.source_files(source) {
                 out.push(d);
             }
+            self.validate_location(source, &mut out);
             if source.event.is_none() && source.participants.is_empty() && source.groups.is_empty()
             {
                 out.push(
@@ -365,6 +384,93 @@ impl Project {
             );
         }
         out
+    }
+
+    /// Checks where a source reads from: `path` for the file types; `url` with one of
+    /// `table` or `query` (and optionally `cursor`, `primary_key`) for `postgres`.
+    fn validate_location(&self, source: &SourceConfig, out: &mut Vec<Diagnostic>) {
+        let name = &source.name.value;
+        let kind = source.kind.value.as_str();
+        if source.kind.value.reads_files() {
+            let database_only = [
+                ("url", source.url.as_ref()),
+                ("table", source.table.as_ref()),
+                ("query", source.query.as_ref()),
+                ("cursor", source.cursor.as_ref()),
+            ];
+            for (key, value) in database_only {
+                if let Some(v) = value {
+                    out.push(
+                        self.diag_at(v, format!("source `{name}` (type {kind}) has `{key}`, which only `postgres` sources take"))
+                            .with_hint("remove it, or set `type: postgres`"),
+                    );
+                }
+            }
+            if let Some(pk) = &source.primary_key
+                && let Some(c) = pk.list().first()
+            {
+                out.push(
+                    self.diag_at(*c, format!("source `{name}` (type {kind}) has `primary_key`, which only `postgres` sources take"))
+                        .with_hint("use `key:` to give the rows of a file a stable key"),
+                );
+            }
+            return;
+        }
+        if let Some(p) = &source.path {
+            out.push(
+                self.diag_at(
+                    p,
+                    format!("source `{name}` (type postgres) reads `url`, not `path`"),
+                )
+                .with_hint("write `url: ${DATABASE_URL}` and `table: schema.table` (or `query:`)"),
+            );
+        }
+        match &source.url {
+            None => out.push(
+                self.diag_at(
+                    &source.kind,
+                    format!("source `{name}` (type postgres) has no `url`"),
+                )
+                .with_hint(
+                    "add `url: ${DATABASE_URL}` (postgres://user:password@host:5432/database)",
+                ),
+            ),
+            Some(url) => {
+                if let Err(d) = self.expand_path(url) {
+                    out.push(d);
+                }
+            }
+        }
+        match (&source.table, &source.query) {
+            (None, None) => out.push(
+                self.diag_at(
+                    &source.kind,
+                    format!("source `{name}` (type postgres) has neither `table` nor `query`"),
+                )
+                .with_hint("add `table: public.users` or `query: \"SELECT ... FROM ...\"`"),
+            ),
+            (Some(_), Some(q)) => out.push(
+                self.diag_at(q, format!("source `{name}` has both `table` and `query`"))
+                    .with_hint("keep one: a table reads every column, a query what it selects"),
+            ),
+            _ => {}
+        }
+        if source.cursor.is_none()
+            && let Some(c) = source
+                .primary_key
+                .as_ref()
+                .and_then(|pk| pk.list().first().copied())
+        {
+            out.push(
+                self.diag_at(
+                    c,
+                    format!("source `{name}`: `primary_key` without `cursor`"),
+                )
+                .with_hint(
+                    "add `cursor: updated_at` for incremental loads, or use `key:` for a row key",
+                ),
+            );
+        }
     }
 
     /// Checks the `traits` and `facts` sections: known sources, valid fact names.
@@ -504,6 +610,7 @@ pub fn is_sql_name(name: &str) -> bool {
 pub fn parse(text: &str, file: &Path) -> Result<ProjectConfig, ConfigError> {
     let mut config = parse_as_written(text, file)?;
     crate::connectors::apply_builtin_mappings(&mut config);
+    crate::connectors::apply_postgres_keys(&mut config);
     Ok(config)
 }
 

@@ -300,6 +300,8 @@ pub enum SourceKind {
     Stripe,
     /// Segment-spec NDJSON (identify, track, page, screen, group, alias calls).
     Segment,
+    /// A PostgreSQL table or query, read over the network (`url`, `table` or `query`).
+    Postgres,
 }
 
 impl SourceKind {
@@ -313,6 +315,7 @@ impl SourceKind {
             SourceKind::Ics => "ics",
             SourceKind::Stripe => "stripe",
             SourceKind::Segment => "segment",
+            SourceKind::Postgres => "postgres",
         }
     }
 
@@ -322,6 +325,11 @@ impl SourceKind {
             self,
             SourceKind::Mbox | SourceKind::Ics | SourceKind::Stripe | SourceKind::Segment
         )
+    }
+
+    /// Whether the source reads files (`path`), as opposed to a database (`url`).
+    pub fn reads_files(self) -> bool {
+        self != SourceKind::Postgres
     }
 }
 
@@ -334,8 +342,30 @@ pub struct SourceConfig {
     /// File format.
     #[serde(rename = "type")]
     pub kind: Spanned<SourceKind>,
-    /// A file or a glob, relative to the project folder; `${VAR}` is expanded.
-    pub path: Spanned<String>,
+    /// A file or a glob, relative to the project folder; `${VAR}` is expanded. Every type
+    /// but `postgres` needs one.
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
+    /// `postgres`: the connection URL, e.g. `postgres://app@db.internal:5432/app` (usually
+    /// `${DATABASE_URL}`: `${VAR}` is expanded). Its password never appears in output.
+    #[serde(default)]
+    pub url: Option<Spanned<String>>,
+    /// `postgres`: the table to read, `table` or `schema.table`.
+    #[serde(default)]
+    pub table: Option<Spanned<String>>,
+    /// `postgres`: a query to read instead of a table (any `SELECT`).
+    #[serde(default)]
+    pub query: Option<Spanned<String>>,
+    /// `postgres`: a column that grows whenever a row is inserted or updated (an
+    /// `updated_at` or a sequence). Each build then reads only the rows past the previous
+    /// build's largest value and keeps the source's rows in the warehouse.
+    #[serde(default)]
+    pub cursor: Option<Spanned<String>>,
+    /// `postgres` with `cursor`: the column or columns identifying a row. A row read again
+    /// (updated) replaces its earlier copy; without it, rows read are appended. Also the
+    /// default `key`.
+    #[serde(default)]
+    pub primary_key: Option<Columns>,
     /// SQL: a stable key for each row. Default: the file name and line.
     #[serde(default)]
     pub key: Option<Expr>,
@@ -362,6 +392,26 @@ pub struct SourceConfig {
     /// `segment`: the group type `group` calls link users to. Default: `company`.
     #[serde(default)]
     pub group_type: Option<Spanned<String>>,
+}
+
+/// One column name or a list of them (`primary_key: id` or `primary_key: [org, id]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Columns {
+    /// One column.
+    One(Spanned<String>),
+    /// Several columns.
+    Many(Vec<Spanned<String>>),
+}
+
+impl Columns {
+    /// The columns, in order.
+    pub fn list(&self) -> Vec<&Spanned<String>> {
+        match self {
+            Columns::One(c) => vec![c],
+            Columns::Many(cs) => cs.iter().collect(),
+        }
+    }
 }
 
 /// A period of time, each end a date (`2024-01-01`) or an RFC 3339 time.

@@ -266,7 +266,7 @@ fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
             ("revenue", Float),
             ("currency", Text),
         ],
-        SourceKind::Csv | SourceKind::Parquet | SourceKind::Ndjson => &[],
+        SourceKind::Csv | SourceKind::Parquet | SourceKind::Ndjson | SourceKind::Postgres => &[],
     }
 }
 

@@ -5,6 +5,7 @@ mod csv;
 mod infer;
 mod ndjson;
 mod parquet;
+mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use plexus_config::{Project, SourceConfig, SourceKind};
 
 pub use infer::parse_naive_timestamp;
+pub use postgres::{CURSORS_TABLE, CursorState, rows_table};
 
 use crate::IngestError;
 
@@ -129,6 +131,7 @@ enum FileScan {
     Ndjson(ndjson::NdjsonFile),
     Parquet(parquet::ParquetFile),
     Connector(connectors::ConnectorFile),
+    Postgres(Box<postgres::PostgresTable>),
 }
 
 impl FileScan {
@@ -138,6 +141,7 @@ impl FileScan {
             FileScan::Ndjson(f) => f.fields(),
             FileScan::Parquet(f) => f.fields(),
             FileScan::Connector(f) => f.fields(),
+            FileScan::Postgres(t) => t.fields(),
         }
     }
 
@@ -153,6 +157,7 @@ impl FileScan {
             FileScan::Ndjson(f) => f.stream(source, batch_rows, visit),
             FileScan::Parquet(f) => f.stream(source, batch_rows, visit),
             FileScan::Connector(f) => f.stream(source, batch_rows, visit, rejects),
+            FileScan::Postgres(t) => t.stream(batch_rows, visit, rejects),
         }
     }
 }
@@ -180,6 +185,24 @@ pub struct SourceReader {
 /// names; types are unified to text where they differ.
 pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceReader, IngestError> {
     let name = source.name.value.clone();
+    if source.kind.value == SourceKind::Postgres {
+        let table = postgres::open_postgres(project, source)?;
+        let label = table.label.clone();
+        let scans = vec![(
+            label.clone(),
+            PathBuf::from(&label),
+            FileScan::Postgres(Box::new(table)),
+        )];
+        let schema = unify(&name, &scans)?;
+        return Ok(SourceReader {
+            name,
+            schema,
+            rejects: Vec::new(),
+            files: Vec::new(),
+            scans,
+            streamed_rejects: Mutex::default(),
+        });
+    }
     let files = project
         .source_files(source)
         .map_err(|d| IngestError::Config(vec![d]))?;
@@ -205,6 +228,7 @@ pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceRea
                 FileScan::Parquet(parquet::open_parquet(&name, file)?),
                 Vec::new(),
             ),
+            SourceKind::Postgres => unreachable!("postgres sources return above"),
             kind @ (SourceKind::Mbox
             | SourceKind::Ics
             | SourceKind::Stripe
@@ -297,6 +321,23 @@ impl SourceReader {
             streamed?;
         }
         Ok(())
+    }
+
+    /// Whether the source keeps its rows in the warehouse for the next build (a
+    /// `postgres` source with a `cursor`): the build writes every batch it streams to
+    /// [`rows_table`].
+    pub fn keeps_rows(&self) -> bool {
+        self.scans
+            .iter()
+            .any(|(_, _, s)| matches!(s, FileScan::Postgres(t) if t.is_incremental()))
+    }
+
+    /// The cursor of an incremental source after [`SourceReader::for_each_batch`].
+    pub fn cursor_state(&self) -> Option<CursorState> {
+        self.scans.iter().find_map(|(_, _, s)| match s {
+            FileScan::Postgres(t) => t.cursor_state(),
+            _ => None,
+        })
     }
 
     /// Every rejected row: those found when the files were opened, then those found while
