@@ -12,6 +12,7 @@ use crate::text::{push_json_str, push_u64};
 /// Stripe-style ids: `prefix` + base-62 characters whose first 11 are a
 /// bijection of a sequence number (distinct per kind).
 pub(super) struct Ids {
+    /// Salt of every id (from the seed).
     pub(super) salt: u64,
 }
 
@@ -40,8 +41,10 @@ impl Ids {
 
 /// A JSON object written field by field into a reused buffer.
 pub(super) struct Obj<'a> {
-    pub(super) buf: &'a mut Vec<u8>,
-    pub(super) first: bool,
+    /// The buffer written to.
+    buf: &'a mut Vec<u8>,
+    /// No field written yet.
+    first: bool,
 }
 
 impl<'a> Obj<'a> {
@@ -113,9 +116,12 @@ impl<'a> Obj<'a> {
 
 /// A list object file, one object per line.
 pub(super) struct ListOut {
-    pub(super) out: LinesOut,
-    pub(super) url: &'static str,
-    pub(super) left: usize,
+    /// The file.
+    out: LinesOut,
+    /// The list's `url` (`/v1/invoices`).
+    url: &'static str,
+    /// Objects still to write.
+    left: usize,
 }
 
 impl ListOut {

@@ -72,11 +72,17 @@ fn person_name(world: &World, p: u32) -> String {
 
 /// The writers' shared state.
 struct Writer<'w> {
+    /// The world the objects describe.
     world: &'w World,
+    /// Id maker.
     ids: Ids,
+    /// Customer ids by index.
     cus: Vec<String>,
+    /// Subscription ids by index.
     subs: Vec<String>,
+    /// The object being written.
     buf: Vec<u8>,
+    /// The truth key being written.
     key: String,
 }
 

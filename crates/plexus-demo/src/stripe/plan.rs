@@ -25,8 +25,11 @@ pub(crate) struct Subscription {
 pub(super) struct Price {
     /// The plan, `None` for a private (personal) Pro workspace.
     pub(super) plan: Option<Plan>,
+    /// Seats billed (product accounts at the company).
     pub(super) seats: u64,
+    /// Billed yearly (else monthly).
     pub(super) annual: bool,
+    /// Billed in euros (else US dollars).
     pub(super) eur: bool,
 }
 
@@ -68,6 +71,7 @@ impl Price {
 
 /// A Stripe customer: one person's.
 pub(super) struct Customer {
+    /// The contact (person index).
     pub(super) person: u32,
     /// Company index, or [`NONE`] for a private subscription.
     pub(super) company: u32,
@@ -75,6 +79,7 @@ pub(super) struct Customer {
     pub(super) role: bool,
     /// The contact's product account (`metadata.user_id`), or [`NONE`].
     pub(super) account: u32,
+    /// Creation time (an hour before the first invoice).
     pub(super) created: i64,
     /// Time of the customer's latest invoice (its email and name are those
     /// of then).
@@ -88,8 +93,11 @@ pub(super) struct Customer {
 
 /// A Stripe subscription.
 pub(super) struct Sub {
+    /// Index into [`Billing::customers`].
     pub(super) customer: u32,
+    /// What it charges per period.
     pub(super) price: Price,
+    /// Start (the first invoice).
     pub(super) start: i64,
     /// Latest invoice.
     pub(super) last: i64,
@@ -101,8 +109,11 @@ pub(super) struct Sub {
 /// One invoice: its time, subscription, the address of its customer then,
 /// and how its payment went.
 pub(super) struct Invoice {
+    /// Issue time (and first payment attempt).
     pub(super) t: i64,
+    /// Index into [`Billing::subs`].
     pub(super) sub: u32,
+    /// The customer's address kind at the time.
     pub(super) addr: Addr,
     /// The first charge failed; paid by a retry at this time (`None`: the
     /// retry falls after the data ends and the invoice is still open).
@@ -113,18 +124,26 @@ pub(super) struct Invoice {
 
 /// Everything planned before writing.
 pub(super) struct Billing {
+    /// The Stripe customers.
     pub(super) customers: Vec<Customer>,
+    /// Their subscriptions.
     pub(super) subs: Vec<Sub>,
+    /// Every invoice (in planning order until sorted).
     pub(super) invoices: Vec<Invoice>,
+    /// Paying companies' billing contacts, for the mail.
     pub(super) contacts: Vec<Subscription>,
 }
 
 /// Who pays a subscription and how.
 pub(super) struct Payer {
-    pub(super) person: u32,
-    pub(super) company: u32,
-    pub(super) fixed: Option<Addr>,
-    pub(super) role: bool,
+    /// The billing contact (person index).
+    person: u32,
+    /// Company index, or [`NONE`] for a private workspace.
+    company: u32,
+    /// The address kind always used (else the work address in force).
+    fixed: Option<Addr>,
+    /// Billed at the company's shared `billing@` mailbox.
+    role: bool,
 }
 
 /// Index of an address kind in [`Customer::typed`].
