@@ -155,7 +155,7 @@ fn queries_on_the_demo_agree_with_sql_and_the_docs_run() {
     let ours = query_json(&project, q);
     let sql = sql_json(
         &project,
-        "SELECT CASE WHEN name = 'invoice_paid' THEN 'paid' ELSE 'failed' END AS outcome, count(*) AS n, sum(value) AS v FROM events WHERE source = 'billing' GROUP BY 1 ORDER BY 1",
+        "SELECT CASE WHEN name = 'invoice_paid' THEN 'paid' ELSE 'failed' END AS outcome, count(*) AS n, sum(value) AS v FROM events WHERE source = 'stripe' AND name IN ('invoice_paid', 'payment_failed') GROUP BY 1 ORDER BY 1",
     );
     let (ours, sql) = (ours.as_array().unwrap(), sql.as_array().unwrap());
     assert_eq!(ours.len(), sql.len(), "{ours:?} {sql:?}");

@@ -7,13 +7,17 @@
 //! serves as a test fixture and (at a million persons) as a load test.
 //!
 //! The fictional vendor, Acme Analytics (`acme-analytics.com`), sells a
-//! reporting product. Its customers' people appear in eight sources (product
-//! users and workspaces, product events, invoices, support tickets, CRM
-//! leads, an email log, website analytics) with the identity traps real data
-//! has: addresses typed in different case and with stray spaces, gmail
-//! addresses with dots and `+tags`, phones in every format, personal and work
-//! addresses, renamed company domains, anonymous cookie and device ids chained
-//! to a login over 3 to 8 hops, placeholder junk (`test@test.com`,
+//! reporting product. Its customers' people appear in nine sources: product
+//! users and workspaces and CRM leads and support tickets as CSV exports, and
+//! the rest in the real export format of the tool each stands for, so the
+//! demo shows every connector: the product's and the website's analytics as
+//! Segment calls (NDJSON), billing as Stripe API JSON, the sales and support
+//! mail as a Gmail (Google Takeout) mbox, and customer calls as a Google
+//! Calendar `.ics` export. The data has the identity traps real data has:
+//! addresses typed in different case and with stray spaces, gmail addresses
+//! with dots and `+tags`, phones in every format, personal and work
+//! addresses, renamed company domains, anonymous cookie and device ids
+//! chained to a login over 3 to 8 hops, placeholder junk (`test@test.com`,
 //! `0000000000`), shared role mailboxes (`billing@`), a reseller's address on
 //! many accounts, and a few look-alike pairs that are different people. The
 //! folder written:
@@ -23,34 +27,45 @@
 //! README.md                     what is there and what to try
 //! data/app_users.csv            id,email,phone,full_name,workspace_id,role,created_at
 //! data/workspaces.csv           id,name,plan,created_at
-//! data/product_events.ndjson    {"event_id","user_id","event","timestamp","workspace_id","client","properties"}
-//! data/billing.csv              invoice_id,customer_email,company,amount,currency,status,paid_at,account_user_id
+//! data/segment/product.ndjson   Segment calls of the product: group (user to workspace), track
+//! data/stripe/customers.json    Stripe list objects: customers (cus_), subscriptions (sub_),
+//! data/stripe/subscriptions.json  invoices (in_) and charges (ch_), newest first
+//! data/stripe/invoices.json
+//! data/stripe/charges.json
 //! data/support_tickets.csv      ticket_id,requester_email,requester_phone,requester_name,subject,priority,created_at
 //! data/leads.csv                lead_id,email,phone,full_name,company,lead_source,user_id,created_at
-//! data/emails.csv               message_id,from,to,subject,sent_at,direction
-//! data/web_events.ndjson        {"event_id","timestamp","event","anonymous_id","device_id","user_id","url"}
+//! data/gmail.mbox               Gmail Takeout mbox of the sales, success and support mail
+//! data/calendar.ics             Google Calendar export of the calls with customers
+//! data/segment/website.ndjson   Segment calls of the website: page, track, identify, alias
 //! identity/merges.csv           old_email,new_email
 //! identity/never_merge.csv      a,b,comment (values as type:value)
 //! identity/domain_aliases.csv   old_domain,new_domain
 //! models/*.sql                  SQL models over the warehouse
+//! semantic/customers.yml        the semantic layer (cubes, metrics)
 //! ground_truth/records.csv      source,record_key,person,role (true person of each valid
-//!                               record; role names the participant for emails.csv)
+//!                               record; role names the participant when there are several)
 //! ground_truth/summary.json     counts, bad rows, traps, expected resolved persons
 //! ```
 //!
 //! `ground_truth/records.csv` lists every valid record of the sources that
-//! name people, except `product_events` (each names one `user_id`, whose
-//! person is that of the `app_users` row with that id). A row of
-//! `emails.csv` has two participants, a vendor employee
-//! (`@acme-analytics.com`) and a customer: its truth names the customer.
-//! Persons are `P000123` (customers' people) or `V000123` (anonymous web
-//! visitors who never log in). Rows rejected on purpose (listed in
-//! `summary.json` under `bad_row_keys`) are not in the truth.
+//! name people, under the source names of `plexus.yml` and the record keys
+//! the connectors give them, except `product_events` (each names one
+//! `user_id`, whose person is that of the `app_users` row with that id):
+//! of the website's Segment calls the events (page and track calls, keyed by
+//! their `messageId`; identify and alias calls are not events), every Stripe
+//! object's events (`cus_.../customer_created`, `in_.../invoice_paid`, ...),
+//! every message of the mbox (by `Message-ID`; role `from` or `to`, the
+//! customer's side, the other being a vendor employee) and every occurrence
+//! of a calendar call (`uid/start`; role the customer's response). Persons
+//! are `P000123` (customers' people) or `V000123` (anonymous web visitors who
+//! never log in). Records rejected on purpose (listed in `summary.json` under
+//! `bad_row_keys`) are not in the truth.
 //!
 //! Everything is derived from [`DemoOptions::seed`]: the same options give
 //! byte-identical files. Rows are written as they are generated; only a
-//! compact model of people, companies and accounts is held in memory.
-//! Product events are written on a second thread.
+//! compact model of people, companies and accounts (and of the mail, the
+//! calls and the billing, a few records per person) is held in memory.
+//! Product and website events are written on threads of their own.
 //!
 //! ```
 //! use plexus_demo::{DemoOptions, generate};
@@ -67,12 +82,17 @@
 
 #![deny(missing_docs)]
 
+mod ics;
 mod leads;
+mod mbox;
 mod out;
 mod phone;
+mod product;
 mod project;
 mod rng;
+mod segment;
 mod sources;
+mod stripe;
 mod text;
 mod time;
 mod truth;
@@ -167,7 +187,7 @@ pub fn generate(dir: &Path, opts: &DemoOptions) -> Result<DemoSummary, DemoError
     let world = World::build(opts.persons, seed);
     // The two big event files are written on threads of their own.
     let (product, people) = std::thread::scope(|s| {
-        let product = s.spawn(|| sources::product_events(dir, &world, seed));
+        let product = s.spawn(|| product::product_events(dir, &world, seed));
         let web = s.spawn(|| web::web_events(dir, &world, seed));
         let people = write_people(dir, &world, seed, || joined(web.join()));
         (joined(product.join()), people)
@@ -239,15 +259,16 @@ fn write_people(
         dir, world, &mut truth, &mut traps, seed,
     )?);
     files.push(sources::workspaces(dir, world)?);
-    let (billing, bad_billing, subs) = sources::billing(dir, world, &mut truth, &mut traps, seed)?;
-    files.push(billing);
+    let (stripe, bad_stripe, subs) = stripe::stripe(dir, world, &mut truth, &mut traps, seed)?;
+    files.extend(stripe);
     let (tickets_file, bad_tickets, tickets) =
         sources::support_tickets(dir, world, &mut truth, &mut traps, seed)?;
     files.push(tickets_file);
     files.push(leads::leads(dir, world, &mut truth, &mut traps, seed)?);
-    let (emails, employees) =
+    let (emails, employees, invites) =
         sources::emails(dir, world, (&mut truth, &mut traps), seed, &tickets, &subs)?;
     files.push(emails);
+    files.push(ics::calendar(dir, world, &mut truth, seed, &invites)?);
     drop(tickets);
     let web = web()?;
     files.push(web.file.clone());
@@ -274,10 +295,11 @@ fn write_people(
         ("app_users", Vec::new()),
         ("workspaces", Vec::new()),
         ("product_events", Vec::new()),
-        ("billing", bad_billing),
+        ("stripe", bad_stripe),
         ("support_tickets", bad_tickets),
         ("leads", Vec::new()),
-        ("emails", Vec::new()),
+        ("gmail", Vec::new()),
+        ("calendar", Vec::new()),
         ("web_events", Vec::new()),
     ];
     Ok(People {
@@ -365,7 +387,7 @@ fn write_summary_json(
             "phone": traps.junk_phone_rows,
         },
         "role_mailbox_rows": {
-            "billing": traps.role_billing_rows,
+            "stripe": traps.role_billing_rows,
             "support_tickets": traps.role_ticket_rows,
             "mailboxes": traps.role_mailboxes.len(),
         },
@@ -438,7 +460,7 @@ anything @example.com, placeholder phones) links nothing; role mailboxes (billin
 support@, ...) and an address seen with more than 3 user_ids are quarantined (kept on their \
 records, never linking); at most one user_id per person, earliest link first; never_merge.csv \
 pairs stay apart; merges.csv links its two emails; domain_aliases.csv makes x@old the same \
-person as x@new. Counts cover true persons only (vendor employees in emails.csv come on top) \
+person as x@new. Counts cover true persons only (vendor employees in the mail and the calendar come on top) \
 and valid records only (bad rows excluded); anonymous visitors count one each. \
 best_possible scores the pairs of records of records.csv, with each record of a never-merge \
 trap in its true person's cluster: the leads listed in mistyped_user_id_row_keys carry another \

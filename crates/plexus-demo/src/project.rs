@@ -77,17 +77,25 @@ bigger one.
   - `app_users.csv`: the product's user table (one row per account), with
     the phone some users gave.
   - `workspaces.csv`: the product's workspaces (team or personal).
-  - `product_events.ndjson`: product analytics, one JSON object per line,
-    keyed by numeric `user_id` only.
-  - `billing.csv`: invoices and charge attempts, addressed to billing
-    contacts (or a shared `billing@` mailbox), with the contact's
-    `account_user_id`.
+  - `segment/product.ndjson`: the product's analytics as Segment calls
+    (Segment-spec NDJSON): a `group` call putting each user in their
+    workspace, then `track` calls keyed by the `userId` only.
+  - `stripe/*.json`: billing as Stripe's API lists it (list objects of
+    customers, subscriptions, invoices and charges): customers are billing
+    contacts (or a company's shared `billing@` mailbox) with their product
+    account in `metadata.user_id`; invoices copy the customer's email.
   - `support_tickets.csv`: the helpdesk export, requester email and phone.
   - `leads.csv`: CRM leads from forms, events and sales calls: email, phone,
     name, company, sometimes the product `user_id`.
-  - `emails.csv`: the sales and support mailbox log.
-  - `web_events.ndjson`: website analytics: page views under anonymous
-    cookie ids and device ids, and the `user_id` once a visitor logs in.
+  - `gmail.mbox`: the sales, success and support mail, a Gmail (Google
+    Takeout) export: MIME messages with Gmail's thread ids and labels.
+  - `calendar.ics`: the team's calls with customers, a Google Calendar
+    export: demos, and weekly onboarding series.
+  - `segment/website.ndjson`: the website's analytics as Segment calls:
+    `page` and `track` calls under anonymous cookie ids (`anonymousId`) and
+    device ids (`context.device.id`), the `userId` once a visitor logs in,
+    an `identify` call with their email and name at login, an `alias` for
+    some.
 - `identity/merges.csv`: addresses that support merged by hand
   (same person, personal and work address).
 - `identity/never_merge.csv`: pairs of identifiers a human says are
@@ -100,9 +108,11 @@ bigger one.
 - `ground_truth/`: the answer key, for tests. `records.csv` names the true
   person behind every valid record (`P000123`, or `V000123` for a web
   visitor who never logs in); for an email, the customer side, named by
-  the `role` column (the other side is an Acme Analytics employee);
+  the `role` column (the other side is an Acme Analytics employee), and
+  for a calendar call the customer attendee, by their response;
   `product_events` are left out (each
-  names one `user_id`, whose person is that of its `app_users` row).
+  names one `user_id`, whose person is that of its `app_users` row), and of
+  the website's calls only the events (page and track) are listed.
   `summary.json` has the counts: rows, deliberately bad rows, every trap,
   how many resolved persons a correct engine should find, and the best
   pairwise precision, recall and F1 any engine can reach on this data.
@@ -119,6 +129,9 @@ bigger one.
   phones tie most of them to their account, `identity/merges.csv` a few
   more. Some have a second, private account: two `user_id`s, two persons.
 - Renamed companies: older invoices and accounts use the old domain.
+- Every export names people its own way: a Stripe customer id, a Gmail
+  `From:` header with an encoded name, a calendar attendee, a Segment
+  `userId` or `anonymousId`.
 - Product events name users by `user_id` only; `app_users` ties ids to emails.
 - Web visitors are anonymous cookies and devices, chained over 3 to 8 hops
   to the `user_id` they log in with; many never log in at all.
@@ -129,8 +142,9 @@ bigger one.
   several of its people, and a reseller's address on leads of many accounts.
 - Look-alikes: a lead with someone else's `user_id` typed in, a couple
   sharing a family phone (listed in `identity/never_merge.csv`).
-- A few bad rows (an unparseable `paid_at`, a ticket without requester email
-  or phone) that end up as rejects instead of stopping the build.
+- A few bad records (Stripe invoices with an unparseable `paid_at`, a ticket
+  without requester email or phone) that end up as rejects instead of
+  stopping the build.
 
 ## Things to try
 
@@ -141,7 +155,9 @@ plexus sql "SELECT type, count(*) FROM person_identifiers GROUP BY type"
 plexus sql "SELECT name, key FROM groups WHERE type = 'company' LIMIT 10"
 plexus sql "SELECT * FROM company_revenue LIMIT 10"
 plexus sql "SELECT * FROM person_activity WHERE sources >= 4 LIMIT 10"
-plexus sql "SELECT status, count(*) FROM billing GROUP BY status"
+plexus sql "SELECT object, event, count(*) FROM stripe GROUP BY object, event ORDER BY 1, 2"
+plexus sql "SELECT direction, count(*) FROM gmail GROUP BY direction"
+plexus sql "SELECT summary, starts_at, accepted_emails FROM calendar WHERE recurring LIMIT 5"
 plexus sql "SELECT lead_source, count(*) FROM leads GROUP BY lead_source"
 plexus sql "SELECT count(DISTINCT anonymous_id) FROM web_events WHERE user_id IS NULL"
 plexus export persons --format csv

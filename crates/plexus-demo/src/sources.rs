@@ -1,6 +1,7 @@
-//! The product, billing, helpdesk and mailbox sources under `data/`, written
-//! row by row from the [`World`] (leads and web events have their own
-//! modules), and the identity files.
+//! The product database, billing, helpdesk and mailbox sources under
+//! `data/`, written row by row from the [`World`] (leads and the Segment
+//! calls of the product and the website have their own modules), and the
+//! identity files.
 //!
 //! Each writer also reports every valid record it writes to the [`Truth`]:
 //! its true person and the identifiers of that person it carries after
@@ -13,21 +14,20 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::DemoError;
-use crate::out::{CsvOut, LinesOut};
+use crate::ics::Invite;
+use crate::mbox::{Mail, MboxOut};
+use crate::out::CsvOut;
 use crate::phone::typed_phone;
-use crate::rng::{chance, pareto, pick, stream, weighted};
+use crate::rng::{chance, pick, stream, weighted};
 use crate::text::{
-    Messiness, ROLE_MAILBOXES, app_full_name, gmail_variant, money, push_json_str, push_u64,
-    ticket_name, typed_email,
+    Messiness, ROLE_MAILBOXES, app_full_name, gmail_variant, ticket_name, typed_email,
 };
-use crate::time::{
-    DAY, END, START, TsStyle, between, business_hours, push_ts, ts_string, work_time,
-};
+use crate::time::{DAY, END, START, TsStyle, between, business_hours, ts_string, work_time};
 use crate::truth::{Id, Merge, Truth};
 use crate::words::{
     EMPLOYEES, FIRST_NAMES, INBOUND_SUBJECTS, LAST_NAMES, SALES_SUBJECTS, TICKET_SUBJECTS, Team,
 };
-use crate::world::{Addr, DUAL, FAMILY, FIRST_USER_ID, GMAIL_VARIANTS, NONE, Plan, ROLES, World};
+use crate::world::{Addr, DUAL, FAMILY, FIRST_USER_ID, GMAIL_VARIANTS, NONE, ROLES, World};
 
 /// A written file: relative path and data rows.
 pub(crate) type Written = (PathBuf, u64);
@@ -48,7 +48,8 @@ pub(crate) struct Traps {
     pub junk_email_rows: u64,
     /// Records with a placeholder phone next to a real email.
     pub junk_phone_rows: u64,
-    /// Billing rows addressed to a shared `billing@` mailbox (with a `user_id`).
+    /// Stripe invoices addressed to a shared `billing@` mailbox (whose
+    /// customer names a `user_id` in its metadata).
     pub role_billing_rows: u64,
     /// Tickets sent from a shared `info@`/`support@` mailbox (with a phone).
     pub role_ticket_rows: u64,
@@ -183,421 +184,6 @@ pub(crate) fn app_users(
     out.finish()
 }
 
-/// Product event names with their weights (percent).
-const EVENTS: &[(&str, u32)] = &[
-    ("login", 33),
-    ("report_viewed", 20),
-    ("report_created", 11),
-    ("dashboard_viewed", 12),
-    ("dashboard_shared", 5),
-    ("query_run", 10),
-    ("invite_sent", 3),
-    ("export_downloaded", 6),
-];
-
-/// `data/product_events.ndjson`: one JSON object per line, grouped by user
-/// and in time order within a user.
-pub(crate) fn product_events(root: &Path, world: &World, seed: u64) -> Result<Written, DemoError> {
-    let mut rng = stream(seed, 2);
-    let mut out = LinesOut::create(root, "data/product_events.ndjson")?;
-    let mut line: Vec<u8> = Vec::with_capacity(256);
-    let mut times: Vec<i64> = Vec::new();
-    let mut seq: u64 = 0;
-    for (i, a) in world.accounts.iter().enumerate() {
-        let count = if chance(&mut rng, 0.1) {
-            rng.random_range(0..2u32)
-        } else {
-            (pareto(&mut rng, 1.6) * 5.0).min(5000.0) as u32
-        };
-        times.clear();
-        for _ in 0..count {
-            let t = work_time(&mut rng, a.created, a.last_active);
-            times.push(t.clamp(a.created + 1, END));
-        }
-        times.sort_unstable();
-        let user_id = FIRST_USER_ID + i as u64;
-        for &t in &times {
-            seq += 1;
-            let event = weighted(&mut rng, EVENTS);
-            line.clear();
-            line.extend_from_slice(b"{\"event_id\":\"evt_");
-            let digits = seq.to_string();
-            line.extend(std::iter::repeat_n(
-                b'0',
-                9usize.saturating_sub(digits.len()),
-            ));
-            line.extend_from_slice(digits.as_bytes());
-            line.extend_from_slice(b"\",\"user_id\":");
-            push_u64(&mut line, user_id);
-            line.extend_from_slice(b",\"event\":");
-            push_json_str(&mut line, event);
-            line.extend_from_slice(b",\"timestamp\":\"");
-            push_ts(&mut line, t, TsStyle::Iso);
-            line.extend_from_slice(b"\",\"workspace_id\":\"ws_");
-            push_u64(&mut line, u64::from(a.workspace) + 1);
-            line.extend_from_slice(b"\",\"client\":");
-            push_json_str(
-                &mut line,
-                weighted(&mut rng, &[("web", 80), ("desktop", 12), ("api", 8)]),
-            );
-            line.extend_from_slice(b",\"properties\":{");
-            event_properties(&mut rng, &mut line, event);
-            line.extend_from_slice(b"}}\n");
-            out.line(&line)?;
-        }
-    }
-    out.finish()
-}
-
-/// The properties object of one product event (types are consistent per
-/// property name across event kinds, so schema inference is stable).
-fn event_properties(rng: &mut ChaCha8Rng, line: &mut Vec<u8>, event: &str) {
-    match event {
-        "login" => {
-            line.extend_from_slice(b"\"method\":");
-            push_json_str(
-                line,
-                weighted(rng, &[("password", 55), ("sso", 25), ("google", 20)]),
-            );
-        }
-        "report_viewed" | "report_created" => {
-            line.extend_from_slice(b"\"report_id\":\"rpt_");
-            push_u64(line, rng.random_range(1..100_000u64));
-            line.extend_from_slice(b"\",\"charts\":");
-            push_u64(line, rng.random_range(1..13u64));
-        }
-        "dashboard_viewed" => {
-            line.extend_from_slice(b"\"dashboard_id\":\"dash_");
-            push_u64(line, rng.random_range(1..20_000u64));
-            line.push(b'"');
-        }
-        "dashboard_shared" => {
-            line.extend_from_slice(b"\"dashboard_id\":\"dash_");
-            push_u64(line, rng.random_range(1..20_000u64));
-            line.extend_from_slice(b"\",\"channel\":");
-            push_json_str(line, pick(rng, &["slack", "email", "link"]));
-        }
-        "query_run" => {
-            line.extend_from_slice(b"\"rows\":");
-            push_u64(line, (pareto(rng, 1.1) * 20.0).min(5.0e7) as u64);
-            line.extend_from_slice(b",\"duration_ms\":");
-            push_u64(line, (pareto(rng, 1.5) * 40.0).min(6.0e5) as u64);
-        }
-        "invite_sent" => {
-            line.extend_from_slice(b"\"invitee_role\":");
-            push_json_str(
-                line,
-                weighted(rng, &[("member", 70), ("viewer", 20), ("admin", 10)]),
-            );
-        }
-        _ => {
-            line.extend_from_slice(b"\"format\":");
-            push_json_str(
-                line,
-                weighted(rng, &[("csv", 60), ("xlsx", 30), ("pdf", 10)]),
-            );
-            line.extend_from_slice(b",\"rows\":");
-            push_u64(line, (pareto(rng, 1.1) * 50.0).min(1.0e6) as u64);
-        }
-    }
-}
-
-/// One invoice before numbering.
-struct Invoice {
-    t: i64,
-    person: u32,
-    addr: Addr,
-    company: u32,
-    /// The billing contact's account (its `user_id`), or [`NONE`].
-    account: u32,
-    /// Addressed to the company's shared `billing@` mailbox.
-    role: bool,
-    cents: u64,
-    eur: bool,
-    failed: bool,
-}
-
-/// A paying company's billing contact, for the success team's emails.
-pub(crate) struct Subscription {
-    /// Company index.
-    pub company: u32,
-    /// Billing contact (person index).
-    pub contact: u32,
-    /// First invoice.
-    pub start: i64,
-}
-
-/// `data/billing.csv`: `invoice_id,customer_email,company,amount,currency,status,paid_at,account_user_id`.
-///
-/// Companies on paid plans get monthly (or yearly) invoices addressed to a
-/// billing contact; private Pro workspaces get small monthly invoices to the
-/// personal address. 5% of charges fail and are retried a few days later.
-/// `account_user_id` is the contact's product account when they have one.
-/// About 5% of paying companies send invoices to a shared `billing@` mailbox
-/// instead; their billing contact changes halfway (the mailbox is quarantined,
-/// the `user_id` tells whose invoice it is). Three extra rows carry an
-/// unparseable `paid_at`.
-pub(crate) fn billing(
-    root: &Path,
-    world: &World,
-    truth: &mut Truth,
-    traps: &mut Traps,
-    seed: u64,
-) -> Result<(Written, BadKeys, Vec<Subscription>), DemoError> {
-    let mut rng = stream(seed, 3);
-    // Per company: best plan, first paid workspace, seats, first workspace owner.
-    let nc = world.companies.len();
-    let mut plan = vec![Plan::Free; nc];
-    let mut paid_since = vec![i64::MAX; nc];
-    let mut owner = vec![NONE; nc];
-    let mut seats = vec![0u64; nc];
-    let mut personal: Vec<(u32, i64)> = Vec::new();
-    for ws in &world.workspaces {
-        if ws.company == NONE {
-            if ws.plan != Plan::Free {
-                personal.push((ws.owner, ws.created));
-            }
-            continue;
-        }
-        let c = ws.company as usize;
-        if owner[c] == NONE {
-            owner[c] = ws.owner;
-        }
-        if ws.plan != Plan::Free {
-            plan[c] = plan[c].max(ws.plan);
-            paid_since[c] = paid_since[c].min(ws.created);
-        }
-    }
-    for a in &world.accounts {
-        if a.addr != Addr::Personal {
-            seats[world.persons[a.person as usize].company as usize] += 1;
-        }
-    }
-
-    let mut invoices: Vec<Invoice> = Vec::new();
-    let mut subs: Vec<Subscription> = Vec::new();
-    for c in 0..nc {
-        if plan[c] == Plan::Free {
-            continue;
-        }
-        let (a, b) = world.companies[c].members;
-        let contact = if chance(&mut rng, 0.7) {
-            owner[c]
-        } else {
-            world.members[rng.random_range(a..b) as usize]
-        };
-        let monthly = match plan[c] {
-            Plan::Starter => 4_900,
-            Plan::Pro => 1_500 * seats[c].max(5),
-            _ => 120_000 + 1_250 * seats[c],
-        };
-        let annual = chance(&mut rng, 0.15);
-        let start = paid_since[c] + 14 * DAY;
-        let eur = world.companies[c].currency == "EUR";
-        let stop = if chance(&mut rng, 0.08) {
-            between(&mut rng, start + 60 * DAY, END)
-        } else {
-            END
-        };
-        // A shared billing@ mailbox: the owner first, then another member
-        // with an account.
-        let mut shared = None;
-        if chance(&mut rng, 0.05) && stop > start + 120 * DAY {
-            for _ in 0..8 {
-                let other = world.members[rng.random_range(a..b) as usize];
-                if other != owner[c] && world.persons[other as usize].work_account != NONE {
-                    shared = Some((other, between(&mut rng, start + 60 * DAY, stop - 30 * DAY)));
-                    break;
-                }
-            }
-        }
-        let contact = if shared.is_some() { owner[c] } else { contact };
-        if start <= END {
-            subs.push(Subscription {
-                company: c as u32,
-                contact,
-                start,
-            });
-        }
-        let (period, cents) = if annual {
-            (365 * DAY, monthly * 10)
-        } else {
-            (30 * DAY, monthly)
-        };
-        match shared {
-            Some((second, switch)) => {
-                let mut t = start;
-                for (who, until) in [(contact, switch), (second, stop)] {
-                    t = charges(
-                        &mut rng,
-                        world,
-                        &mut invoices,
-                        Payer {
-                            person: who,
-                            company: c as u32,
-                            fixed: None,
-                            role: true,
-                        },
-                        (t, until, period),
-                        (cents, eur),
-                    );
-                }
-            }
-            None => {
-                charges(
-                    &mut rng,
-                    world,
-                    &mut invoices,
-                    Payer {
-                        person: contact,
-                        company: c as u32,
-                        fixed: None,
-                        role: false,
-                    },
-                    (start, stop, period),
-                    (cents, eur),
-                );
-            }
-        }
-    }
-    for &(p, created) in &personal {
-        let start = created + 14 * DAY;
-        let stop = if chance(&mut rng, 0.25) {
-            between(&mut rng, start + 30 * DAY, END)
-        } else {
-            END
-        };
-        let eur = chance(&mut rng, 0.2);
-        charges(
-            &mut rng,
-            world,
-            &mut invoices,
-            Payer {
-                person: p,
-                company: NONE,
-                fixed: Some(Addr::Personal),
-                role: false,
-            },
-            (start, stop, 30 * DAY),
-            (1_200, eur),
-        );
-    }
-    invoices.sort_by_key(|i| (i.t, i.person));
-
-    // Three extra rows with an unparseable paid_at, at random positions.
-    let mut bad_at: Vec<(usize, u32, Addr, u32)> = Vec::new();
-    if world.n > 0 {
-        for _ in 0..3 {
-            let pos = rng.random_range(0..=invoices.len() as u64) as usize;
-            let (p, addr, company) = if invoices.is_empty() {
-                let p = rng.random_range(0..world.n as u32);
-                (p, world.addr_for(&mut rng, p, END, 0.0), NONE)
-            } else {
-                let inv = &invoices[rng.random_range(0..invoices.len() as u64) as usize];
-                (inv.person, inv.addr, inv.company)
-            };
-            bad_at.push((pos, p, addr, company));
-        }
-        bad_at.sort_by_key(|b| b.0);
-    }
-    const BAD_DATES: [&str; 3] = ["not-a-date", "2026-13-45 25:61:00", "yesterday"];
-
-    let mut out = CsvOut::create(
-        root,
-        "data/billing.csv",
-        &[
-            "invoice_id",
-            "customer_email",
-            "company",
-            "amount",
-            "currency",
-            "status",
-            "paid_at",
-            "account_user_id",
-        ],
-    )?;
-    let mess = Messiness {
-        case: 0.55,
-        space: 0.15,
-    };
-    let mut bad_keys = Vec::new();
-    let mut next_bad = 0;
-    let mut seq = 0u64;
-    let mut ids: Vec<Id> = Vec::with_capacity(2);
-    for idx in 0..=invoices.len() {
-        while next_bad < bad_at.len() && bad_at[next_bad].0 == idx {
-            let (_, p, addr, company) = bad_at[next_bad];
-            seq += 1;
-            let key = format!("INV-{seq:06}");
-            let email = typed_email(&mut rng, &world.email(p, addr), mess);
-            let company = company_name(world, company, END);
-            out.row([
-                key.as_str(),
-                &email,
-                &company,
-                "49.00",
-                "USD",
-                "paid",
-                BAD_DATES[next_bad % 3],
-                "",
-            ])?;
-            bad_keys.push(key);
-            next_bad += 1;
-        }
-        let Some(inv) = invoices.get(idx) else { break };
-        seq += 1;
-        let key = format!("INV-{seq:06}");
-        let email = if inv.role {
-            let domain = company_domain(world, inv.company, inv.t);
-            let mailbox = format!("billing@{domain}");
-            traps.role_billing_rows += 1;
-            traps.role_mailboxes.insert(mailbox.clone());
-            typed_email(&mut rng, &mailbox, mess)
-        } else {
-            written_email(&mut rng, world, traps, (inv.person, inv.addr), mess)
-        };
-        let company = company_name(world, inv.company, inv.t);
-        let currency = if inv.eur { "EUR" } else { "USD" };
-        let status = if inv.failed { "failed" } else { "paid" };
-        let user = if inv.account == NONE {
-            String::new()
-        } else {
-            (FIRST_USER_ID + u64::from(inv.account)).to_string()
-        };
-        out.row([
-            key.as_str(),
-            &email,
-            &company,
-            &money(inv.cents),
-            currency,
-            status,
-            &ts_string(inv.t, TsStyle::Csv),
-            &user,
-        ])?;
-        ids.clear();
-        if !inv.role {
-            ids.push(Id::Email(inv.person, inv.addr));
-        }
-        if inv.account != NONE {
-            ids.push(Id::User(inv.account));
-        }
-        truth.record("billing", &key, inv.person, &ids)?;
-    }
-    Ok((out.finish()?, bad_keys, subs))
-}
-
-/// The invoice's company column at time `t` (the old legal name before a rename).
-fn company_name(world: &World, company: u32, t: i64) -> String {
-    if company == NONE {
-        return String::new();
-    }
-    let c = &world.companies[company as usize];
-    match &c.old {
-        Some((_, legal, at)) if t < *at => legal.clone(),
-        _ => c.legal.clone(),
-    }
-}
-
 /// The company's email domain at time `t` (the old one before a rename).
 pub(crate) fn company_domain(world: &World, company: u32, t: i64) -> &str {
     let c = &world.companies[company as usize];
@@ -605,73 +191,6 @@ pub(crate) fn company_domain(world: &World, company: u32, t: i64) -> &str {
         Some((old, _, at)) if t < *at => old,
         _ => &c.domain,
     }
-}
-
-/// Who pays a subscription: the contact, their company ([`NONE`] for a
-/// private workspace), a fixed address kind (else the work address in force),
-/// and whether invoices go to the company's shared `billing@` mailbox.
-struct Payer {
-    person: u32,
-    company: u32,
-    fixed: Option<Addr>,
-    role: bool,
-}
-
-/// Appends the invoices of one subscription, `when` = (start, stop, period),
-/// `price` = (cents, in euros). Returns the due date after the last one.
-fn charges(
-    rng: &mut ChaCha8Rng,
-    world: &World,
-    invoices: &mut Vec<Invoice>,
-    who: Payer,
-    when: (i64, i64, i64),
-    price: (u64, bool),
-) -> i64 {
-    let Payer {
-        person,
-        company,
-        fixed,
-        role,
-    } = who;
-    let (start, stop, period) = when;
-    let (cents, eur) = price;
-    let mut t = start;
-    while t <= stop {
-        let at = business_hours(rng, t).min(END);
-        let addr = fixed.unwrap_or_else(|| world.work_addr_at(person, at));
-        let account = world.account_for(person, addr);
-        let failed = chance(rng, 0.05);
-        invoices.push(Invoice {
-            t: at,
-            person,
-            addr,
-            company,
-            account,
-            role,
-            cents,
-            eur,
-            failed,
-        });
-        if failed {
-            let retry = at + rng.random_range(DAY..4 * DAY);
-            if retry <= END {
-                let addr = fixed.unwrap_or_else(|| world.work_addr_at(person, retry));
-                invoices.push(Invoice {
-                    t: retry,
-                    person,
-                    addr,
-                    company,
-                    account,
-                    role,
-                    cents,
-                    eur,
-                    failed: false,
-                });
-            }
-        }
-        t += period;
-    }
-    t
 }
 
 /// One support ticket before numbering; `bad` marks the injected bad row.
@@ -868,6 +387,10 @@ struct Message {
     subject: Subject,
     inbound: bool,
     reply: bool,
+    /// Conversation number (set by [`thread`]).
+    thread: u32,
+    /// The answer to the thread's first message (set by [`thread`]).
+    follow_up: bool,
 }
 
 /// Pushes a first message and, with probability `reply_p`, the reply to it.
@@ -879,6 +402,8 @@ fn thread(
     reply_p: f64,
 ) {
     planned[first.person as usize] = true;
+    let mut first = first;
+    first.thread = msgs.len() as u32;
     let reply = chance(rng, reply_p);
     let (t, person, addr, employee, subject, inbound) = (
         first.t,
@@ -901,6 +426,8 @@ fn thread(
                 subject,
                 inbound: !inbound,
                 reply: true,
+                thread: msgs[msgs.len() - 1].thread,
+                follow_up: true,
             });
         }
     }
@@ -916,21 +443,22 @@ fn team(team: Team) -> Vec<u8> {
         .collect()
 }
 
-/// `data/emails.csv`: `message_id,from,to,subject,sent_at,direction`.
+/// `data/gmail.mbox` (see [`crate::mbox`]): the vendor's mail with customers.
 ///
 /// Sales outreach to companies (with replies), onboarding and renewal mails
 /// to billing contacts, support replies to tickets, inbound questions from
 /// everyone not seen in any other source (so every person appears
 /// somewhere), and a few questions from company people's personal
-/// addresses. Returns the file and the employees that appear.
+/// addresses. Returns the file, the employees that appear, and the calls
+/// the conversations lead to (for the calendar).
 pub(crate) fn emails(
     root: &Path,
     world: &World,
     (truth, traps): (&mut Truth, &mut Traps),
     seed: u64,
     tickets: &[Ticket],
-    subs: &[Subscription],
-) -> Result<(Written, Vec<&'static str>), DemoError> {
+    subs: &[crate::stripe::Subscription],
+) -> Result<(Written, Vec<&'static str>, Vec<Invite>), DemoError> {
     let mut rng = stream(seed, 5);
     let (sales, success, support) = (team(Team::Sales), team(Team::Success), team(Team::Support));
     let mut msgs: Vec<Message> = Vec::new();
@@ -950,6 +478,8 @@ pub(crate) fn emails(
             subject: Subject::Ticket(i as u32),
             inbound: false,
             reply: true,
+            thread: 0,
+            follow_up: false,
         };
         thread(&mut rng, &mut msgs, &mut planned, m, 0.4);
     }
@@ -987,6 +517,8 @@ pub(crate) fn emails(
                 subject,
                 inbound: false,
                 reply: false,
+                thread: 0,
+                follow_up: false,
             };
             thread(&mut rng, &mut msgs, &mut planned, m, 0.5);
         }
@@ -1007,6 +539,8 @@ pub(crate) fn emails(
                 subject: Subject::Sales(subject),
                 inbound: false,
                 reply: false,
+                thread: 0,
+                follow_up: false,
             };
             thread(&mut rng, &mut msgs, &mut planned, m, 0.6);
             t += 330 * DAY;
@@ -1029,6 +563,8 @@ pub(crate) fn emails(
             subject,
             inbound: true,
             reply: false,
+            thread: 0,
+            follow_up: false,
         };
         thread(&mut rng, &mut msgs, &mut planned, m, 0.5);
     }
@@ -1055,34 +591,56 @@ pub(crate) fn emails(
             subject,
             inbound: true,
             reply: false,
+            thread: 0,
+            follow_up: false,
         };
         thread(&mut rng, &mut msgs, &mut planned, m, 0.5);
     }
     msgs.sort_by_key(|m| (m.t, m.person, m.reply));
 
-    let mut out = CsvOut::create(
-        root,
-        "data/emails.csv",
-        &[
-            "message_id",
-            "from",
-            "to",
-            "subject",
-            "sent_at",
-            "direction",
-        ],
-    )?;
+    let mut out = MboxOut::create(root, seed)?;
     let mess = Messiness {
         case: 0.15,
         space: 0.05,
     };
     let mut used = [false; EMPLOYEES.len()];
-    for (i, m) in msgs.iter().enumerate() {
-        let key = format!("msg-{:08}", i + 1);
+    let mut invites = Vec::new();
+    for m in &msgs {
+        // A demo call after a sales conversation the customer answered; a
+        // series of check-ins after the onboarding mail.
+        let call = match m.subject {
+            Subject::Sales(5) if !m.reply => Some(true),
+            Subject::Sales(0 | 1 | 3 | 4) if m.follow_up && m.inbound => Some(false),
+            _ => None,
+        };
+        if let Some(onboarding) = call {
+            invites.push(Invite {
+                after: m.t,
+                person: m.person,
+                addr: m.addr,
+                employee: m.employee,
+                onboarding,
+            });
+        }
         let customer = written_email(&mut rng, world, traps, (m.person, m.addr), mess);
-        let employee = EMPLOYEES[m.employee as usize].1;
+        let person = &world.persons[m.person as usize];
+        let name = format!(
+            "{} {}",
+            FIRST_NAMES[person.first as usize].0, LAST_NAMES[person.last as usize].0
+        );
+        let employee = &EMPLOYEES[m.employee as usize];
         used[m.employee as usize] = true;
-        let base = match m.subject {
+        // A colleague copied on some outbound mail.
+        let cc = if !m.inbound && chance(&mut rng, 0.1) {
+            let k = rng.random_range(0..EMPLOYEES.len() as u32) as usize;
+            (k != m.employee as usize).then(|| {
+                used[k] = true;
+                (EMPLOYEES[k].0, EMPLOYEES[k].1)
+            })
+        } else {
+            None
+        };
+        let subject = match m.subject {
             Subject::Sales(s) => SALES_SUBJECTS[s as usize].to_string(),
             Subject::Ticket(t) => format!(
                 "[T-{}] {}",
@@ -1091,24 +649,24 @@ pub(crate) fn emails(
             ),
             Subject::Inbound(s) => INBOUND_SUBJECTS[s as usize].to_string(),
         };
-        let subject = if m.reply { format!("Re: {base}") } else { base };
-        let (from, to, direction) = if m.inbound {
-            (customer.as_str(), employee, "inbound")
-        } else {
-            (employee, customer.as_str(), "outbound")
-        };
-        out.row([
-            key.as_str(),
-            from,
-            to,
-            &subject,
-            &ts_string(m.t, TsStyle::Csv),
-            direction,
-        ])?;
+        let key = out.write(
+            &mut rng,
+            &Mail {
+                t: m.t,
+                thread: m.thread,
+                follow_up: m.follow_up,
+                reply: m.reply,
+                inbound: m.inbound,
+                customer: (&name, customer.trim()),
+                employee: (employee.0, employee.1),
+                cc,
+                subject: &subject,
+            },
+        )?;
         // The customer is the sender of an inbound message, the recipient of an outbound one.
-        let role = if m.inbound { "sender" } else { "recipient" };
+        let role = if m.inbound { "from" } else { "to" };
         truth.record_as(
-            "emails",
+            "gmail",
             &key,
             m.person,
             role,
@@ -1121,7 +679,7 @@ pub(crate) fn emails(
         .filter(|(_, u)| *u)
         .map(|(e, _)| e.1)
         .collect();
-    Ok((out.finish()?, employees))
+    Ok((out.finish()?, employees, invites))
 }
 
 /// `identity/merges.csv` (`old_email,new_email`): a person's personal

@@ -232,11 +232,6 @@ pub(crate) fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// `12345` cents as `123.45`.
-pub(crate) fn money(cents: u64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,7 +304,5 @@ mod tests {
         v.push(b',');
         push_padded(&mut v, 0, 0);
         assert_eq!(v, b"000042,1234567,0");
-        assert_eq!(money(4900), "49.00");
-        assert_eq!(money(5), "0.05");
     }
 }

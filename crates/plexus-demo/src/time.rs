@@ -76,6 +76,33 @@ fn put2(dst: &mut [u8], v: u32) {
     dst[1] = b'0' + (v % 10) as u8;
 }
 
+/// Day and month names of mail dates.
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A mail date of instant `secs` seen at UTC offset `offset_min` (minutes):
+/// RFC 5322's `Tue, 05 Mar 2024 09:30:00 -0500`, or with `from_line` the
+/// mbox separator's `Tue Mar 05 14:30:00 +0000 2024` (Gmail Takeout's form).
+pub(crate) fn mail_date(secs: i64, offset_min: i32, from_line: bool) -> String {
+    let local = secs + i64::from(offset_min) * 60;
+    let days = local.div_euclid(DAY);
+    let rem = local.rem_euclid(DAY);
+    let (y, mo, d) = civil_from_days(days);
+    let wd = WEEKDAYS[(days + 4).rem_euclid(7) as usize];
+    let mon = MONTHS[mo as usize - 1];
+    let (h, mi, s) = (rem / 3600, (rem / 60) % 60, rem % 60);
+    let sign = if offset_min < 0 { '-' } else { '+' };
+    let off = offset_min.unsigned_abs();
+    let zone = format!("{sign}{:02}{:02}", off / 60, off % 60);
+    if from_line {
+        format!("{wd} {mon} {d:02} {h:02}:{mi:02}:{s:02} {zone} {y}")
+    } else {
+        format!("{wd}, {d:02} {mon} {y} {h:02}:{mi:02}:{s:02} {zone}")
+    }
+}
+
 /// A timestamp as an owned string (for the less hot CSV paths).
 pub(crate) fn ts_string(secs: i64, style: TsStyle) -> String {
     let mut v = Vec::with_capacity(20);
@@ -123,6 +150,15 @@ pub(crate) fn growing(rng: &mut impl Rng, lo: i64, hi: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mail_dates() {
+        let t = days_from_civil(2024, 3, 5) * DAY + 14 * 3600 + 30 * 60;
+        assert_eq!(mail_date(t, 0, true), "Tue Mar 05 14:30:00 +0000 2024");
+        assert_eq!(mail_date(t, -300, false), "Tue, 05 Mar 2024 09:30:00 -0500");
+        assert_eq!(mail_date(t, 330, false), "Tue, 05 Mar 2024 20:00:00 +0530");
+        assert_eq!(mail_date(0, 0, false), "Thu, 01 Jan 1970 00:00:00 +0000");
+    }
 
     #[test]
     fn window_bounds() {

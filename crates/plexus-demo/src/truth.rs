@@ -16,7 +16,8 @@
 //!
 //! Identifiers are dense node numbers: per person three email nodes (work,
 //! work at the old domain, personal) and a phone node, then one node per app
-//! account (`user_id`). Union-find over the records' identifiers gives the
+//! account (`user_id`), then one per Stripe customer (added as the billing
+//! writer makes them). Union-find over the records' identifiers gives the
 //! clusters; domain aliases and manual merges are applied on top, in four
 //! combinations, to report what each rule contributes. Web events attach to
 //! their login's `user_id` (the hops of a chain are all in the record stream,
@@ -46,6 +47,9 @@ pub(crate) enum Id {
     Phone(u32),
     /// The `user_id` of an account (index into `World::accounts`).
     User(u32),
+    /// A Stripe customer id (as numbered by [`Truth::customer`]); each
+    /// customer is one person's.
+    Customer(u32),
 }
 
 /// The true person behind a record.
@@ -67,6 +71,8 @@ pub(crate) struct Truth {
     full: Vec<u32>,
     no_phone: Vec<u32>,
     count: Vec<u32>,
+    /// The person of each Stripe customer.
+    customers: Vec<u32>,
     visitors: u64,
     visitor_rows: u64,
     visitor_pairs: u64,
@@ -145,6 +151,7 @@ impl Truth {
             full: (0..nodes32).collect(),
             no_phone: (0..nodes32).collect(),
             count: vec![0; nodes],
+            customers: Vec::new(),
             visitors: 0,
             visitor_rows: 0,
             visitor_pairs: 0,
@@ -157,7 +164,18 @@ impl Truth {
             Id::Email(p, a) => 3 * p as usize + addr_index(a),
             Id::Phone(p) => 3 * self.n + p as usize,
             Id::User(a) => 4 * self.n + a as usize,
+            Id::Customer(c) => self.count.len() - self.customers.len() + c as usize,
         }) as u32
+    }
+
+    /// A new Stripe customer of person `p`: its identifier (a node of its own).
+    pub(crate) fn customer(&mut self, p: u32) -> Id {
+        let node = u32::try_from(self.count.len()).unwrap_or(u32::MAX);
+        self.full.push(node);
+        self.no_phone.push(node);
+        self.count.push(0);
+        self.customers.push(p);
+        Id::Customer(self.customers.len() as u32 - 1)
     }
 
     /// Writes one `records.csv` line.
@@ -263,6 +281,7 @@ impl Truth {
                 full: self.full,
                 no_phone: self.no_phone,
                 count: self.count,
+                customers: self.customers,
                 visitors: self.visitors,
                 visitor_rows: self.visitor_rows,
                 visitor_pairs: self.visitor_pairs,
@@ -278,6 +297,7 @@ pub(crate) struct Graph {
     full: Vec<u32>,
     no_phone: Vec<u32>,
     count: Vec<u32>,
+    customers: Vec<u32>,
     visitors: u64,
     visitor_rows: u64,
     visitor_pairs: u64,
@@ -350,8 +370,10 @@ impl Graph {
             (node / 3) as u32
         } else if node < 4 * self.n {
             (node - 3 * self.n) as u32
-        } else {
+        } else if node < 4 * self.n + world.accounts.len() {
             world.accounts[node - 4 * self.n].person
+        } else {
+            self.customers[node - 4 * self.n - world.accounts.len()]
         }
     }
 

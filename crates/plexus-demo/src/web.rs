@@ -1,18 +1,22 @@
-//! `data/web_events.ndjson`: the website's analytics, one JSON object per
-//! line: `{"event_id","timestamp","event","anonymous_id","device_id","user_id","url"}`
-//! (`anonymous_id`, `device_id` and `user_id` may be `null`).
+//! `data/segment/website.ndjson`: the website's analytics as analytics.js
+//! sends them to Segment, one call per line (see [`crate::segment`]): `page`
+//! calls for page views, `track` calls for clicks and the login, an
+//! `identify` call after each login (`traits.email`, `traits.name`) and, for
+//! some users, an `alias` of their cookie to their `userId`.
 //!
 //! About 85% of people's main accounts come with a browsing history that
-//! starts anonymously: a cookie (`anonymous_id`) seen on a device
-//! (`device_id`), that device seen with a new cookie, that cookie on another
-//! device, and so on, until a login row ties the last id to the `user_id`.
-//! Each row carries at most one id of each type and only ids next to each
-//! other in that chain, so the shortest path from the first cookie to the
-//! `user_id` is exactly the chain's length, 3 to 8 hops. Anonymous visitors
-//! who never log in (one to three ids each, never shared) are true persons of
-//! their own, `V000123` in the ground truth.
+//! starts anonymously: a cookie (`anonymousId`) seen on a device
+//! (`context.device.id`), that device seen with a new cookie, that cookie on
+//! another device, and so on, until a login call ties the last id to the
+//! `userId`. Each page and track call carries at most one id of each type and
+//! only ids next to each other in that chain, so the shortest path from the
+//! first cookie to the `userId` is exactly the chain's length, 3 to 8 hops.
+//! Anonymous visitors who never log in (one to three ids each, never shared)
+//! are true persons of their own, `V000123` in the ground truth. The truth
+//! lists the page and track calls (the events); identify and alias calls are
+//! not events and link only ids the calls around them already link.
 //!
-//! Rows are grouped by visitor and in time order within one; nothing but the
+//! Calls are grouped by visitor and in time order within one; nothing but the
 //! current visitor's rows is held in memory. The file is written on its own
 //! thread: the truth lines go to a temporary file that the main thread then
 //! appends to `ground_truth/records.csv`.
@@ -25,11 +29,16 @@ use rand_chacha::ChaCha8Rng;
 use crate::DemoError;
 use crate::out::LinesOut;
 use crate::rng::{chance, pareto, pick, stream, weighted};
+use crate::segment::{MessageIds, SITE, begin, end, field, mix, push_hex, push_uuid, user_id};
 use crate::sources::Written;
-use crate::text::{push_padded, push_u64};
-use crate::time::{DAY, END, START, TsStyle, between, push_ts};
+use crate::text::push_json_str;
+use crate::time::{DAY, END, START, between};
 use crate::truth::{Who, pairs, truth_line};
+use crate::words::{FIRST_NAMES, LAST_NAMES};
 use crate::world::{FIRST_USER_ID, World};
+
+/// The website's calls file, relative to the project.
+pub(crate) const PATH: &str = "data/segment/website.ndjson";
 
 /// The temporary truth file of the web events, relative to the project.
 pub(crate) const TRUTH_PART: &str = "ground_truth/records.web_events.tmp";
@@ -44,28 +53,28 @@ const CHAIN_P: f64 = 0.85;
 /// Anonymous-only visitors per account (on average).
 const VISITOR_P: f64 = 0.25;
 
-/// Pages of the marketing site.
-const SITE_PAGES: &[&str] = &[
-    "/",
-    "/pricing",
-    "/features",
-    "/customers",
-    "/integrations",
-    "/blog/self-serve-reporting",
-    "/blog/dashboards-that-get-read",
-    "/docs/getting-started",
-    "/docs/connectors",
-    "/signup",
+/// Pages of the marketing site: path and page name.
+const SITE_PAGES: &[(&str, &str)] = &[
+    ("/", "Home"),
+    ("/pricing", "Pricing"),
+    ("/features", "Features"),
+    ("/customers", "Customers"),
+    ("/integrations", "Integrations"),
+    ("/blog/self-serve-reporting", "Self-serve reporting"),
+    ("/blog/dashboards-that-get-read", "Dashboards that get read"),
+    ("/docs/getting-started", "Getting started"),
+    ("/docs/connectors", "Connectors"),
+    ("/signup", "Sign up"),
 ];
 
-/// Pages of the product, after login.
-const APP_PAGES: &[&str] = &[
-    "/app",
-    "/app/reports",
-    "/app/dashboards",
-    "/app/queries",
-    "/app/settings",
-    "/docs/sql-reference",
+/// Pages of the product, after login: path and page name.
+const APP_PAGES: &[(&str, &str)] = &[
+    ("/app", "Home"),
+    ("/app/reports", "Reports"),
+    ("/app/dashboards", "Dashboards"),
+    ("/app/queries", "Queries"),
+    ("/app/settings", "Settings"),
+    ("/docs/sql-reference", "SQL reference"),
 ];
 
 /// Anonymous-side event names with weights.
@@ -145,23 +154,6 @@ pub(crate) struct WebStats {
     pub visitor_rows: u64,
 }
 
-/// SplitMix64's finaliser: a bijection of `u64`, so distinct inputs give
-/// distinct ids.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Appends the 16 lower-case hex digits of `v` (the first `n` of them).
-fn push_hex(out: &mut Vec<u8>, v: u64, n: usize) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in 0..n {
-        out.push(HEX[((v >> (60 - 4 * i)) & 0xf) as usize]);
-    }
-}
-
 /// Id generator: cookie ids look like UUIDs, device ids like `dev_` + 16 hex.
 struct Ids {
     salt: u64,
@@ -182,21 +174,13 @@ impl Ids {
         WebId::Device(self.device)
     }
 
-    /// Appends the JSON string of cookie `k`: the first 16 hex digits are a
-    /// bijection of `k`, so ids never repeat.
+    /// Appends the JSON string of cookie `k`, a UUID as analytics.js makes
+    /// them: its last 16 hex digits are a bijection of `k`, so ids never repeat.
     fn push_anon(&self, out: &mut Vec<u8>, k: u64) {
         let hi = mix(self.salt.wrapping_add(k));
         let lo = mix(hi ^ 0x5DEE_CE66_D1CE_4E5B);
         out.push(b'"');
-        push_hex(out, hi, 8);
-        out.push(b'-');
-        push_hex(out, hi << 32, 4);
-        out.push(b'-');
-        push_hex(out, hi << 48, 4);
-        out.push(b'-');
-        push_hex(out, lo, 4);
-        out.push(b'-');
-        push_hex(out, lo << 16, 12);
+        push_uuid(out, hi, lo);
         out.push(b'"');
     }
 
@@ -213,11 +197,19 @@ impl Ids {
     }
 }
 
-/// Writes `data/web_events.ndjson` and the truth of each row (into
+/// Who logs in at the end of a chain: the `userId` and the traits of the
+/// `identify` call.
+struct Login {
+    user: u64,
+    email: String,
+    name: String,
+}
+
+/// Writes [`PATH`] and the truth of each page and track call (into
 /// [`TRUTH_PART`]).
 pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOutput, DemoError> {
     let mut rng = stream(seed, 9);
-    let mut out = LinesOut::create(root, "data/web_events.ndjson")?;
+    let mut out = LinesOut::create(root, PATH)?;
     let mut truth = LinesOut::create(root, TRUTH_PART)?;
     let mut ids = Ids {
         salt: mix(seed ^ 0x5745_4245_5645_4e54),
@@ -229,10 +221,9 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
     let mut visitor_pairs = 0;
     let mut rows: Vec<Row> = Vec::new();
     let mut w = Writer {
-        line: Vec::with_capacity(256),
-        key: Vec::with_capacity(16),
-        seq: 0,
-        truth_row: Vec::with_capacity(48),
+        line: Vec::with_capacity(384),
+        ids: MessageIds::new(b"ajs-next-", mix(seed ^ 0x414a_5343_414c_4c53)),
+        truth_row: Vec::with_capacity(64),
     };
     for (i, a) in world.accounts.iter().enumerate() {
         if world.main_account(a.person) == i as u32 && chance(&mut rng, CHAIN_P) {
@@ -240,10 +231,21 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
             stats.chains += 1;
             stats.hops[hops] += 1;
             stats.chain_rows += rows.len() as u64;
-            let user = FIRST_USER_ID + i as u64;
+            let person = &world.persons[a.person as usize];
+            let login = Login {
+                user: FIRST_USER_ID + i as u64,
+                email: world.email(a.person, a.addr),
+                name: format!(
+                    "{} {}",
+                    FIRST_NAMES[person.first as usize].0, LAST_NAMES[person.last as usize].0
+                ),
+            };
             for row in &rows {
-                w.write(&mut rng, &ids, &mut out, row, Some(user))?;
+                w.write(&mut rng, &ids, &mut out, row, Some(login.user))?;
                 w.truth(&mut truth, Who::Person(a.person), world.id_width)?;
+                if row.login {
+                    w.identify(&ids, &mut out, row, &login)?;
+                }
             }
             account_rows[i] = rows.len() as u32;
         }
@@ -269,24 +271,68 @@ pub(crate) fn web_events(root: &Path, world: &World, seed: u64) -> Result<WebOut
     })
 }
 
-/// Line writer state.
+/// Call writer state.
 struct Writer {
     line: Vec<u8>,
-    /// Event id of the last row written.
-    key: Vec<u8>,
-    seq: u64,
-    /// The truth line of the last row written.
+    /// Message ids; the key is that of the last call written.
+    ids: MessageIds,
+    /// The truth line of the last call written.
     truth_row: Vec<u8>,
 }
 
 impl Writer {
-    /// Writes the ground truth of the last row written: it belongs to `who`.
+    /// Writes the ground truth of the last call written: it belongs to `who`.
     fn truth(&mut self, truth: &mut LinesOut, who: Who, width: usize) -> Result<(), DemoError> {
-        truth_line(&mut self.truth_row, "web_events", &self.key, who, "", width);
+        truth_line(
+            &mut self.truth_row,
+            "web_events",
+            &self.ids.key,
+            who,
+            "",
+            width,
+        );
         truth.line(&self.truth_row)
     }
 
-    /// Writes one row.
+    /// Appends the row's `anonymousId` and `userId` (when logged in).
+    fn who(&mut self, ids: &Ids, row: &Row, user: Option<u64>) {
+        if let Some(k) = row.anon {
+            self.line.extend_from_slice(b",\"anonymousId\":");
+            ids.push_anon(&mut self.line, k);
+        }
+        if let Some(u) = user.filter(|_| row.user) {
+            user_id(&mut self.line, u);
+        }
+    }
+
+    /// Appends `,"context":{...}` with the page of a track call and the device.
+    fn context(&mut self, ids: &Ids, row: &Row, page: Option<&str>) {
+        if page.is_none() && row.device.is_none() {
+            return;
+        }
+        let line = &mut self.line;
+        line.extend_from_slice(b",\"context\":{");
+        if let Some(path) = page {
+            // Paths are plain ASCII: no JSON escaping needed.
+            line.extend_from_slice(b"\"page\":{\"path\":\"");
+            line.extend_from_slice(path.as_bytes());
+            line.extend_from_slice(b"\",\"url\":\"");
+            line.extend_from_slice(SITE.as_bytes());
+            line.extend_from_slice(path.as_bytes());
+            line.extend_from_slice(b"\"}");
+            if row.device.is_some() {
+                line.push(b',');
+            }
+        }
+        if let Some(k) = row.device {
+            line.extend_from_slice(b"\"device\":{\"id\":");
+            ids.push_device(line, k);
+            line.push(b'}');
+        }
+        line.push(b'}');
+    }
+
+    /// Writes one row: a `page` call for a page view, else a `track` call.
     fn write(
         &mut self,
         rng: &mut ChaCha8Rng,
@@ -295,45 +341,71 @@ impl Writer {
         row: &Row,
         user: Option<u64>,
     ) -> Result<(), DemoError> {
-        self.seq += 1;
-        self.key.clear();
-        self.key.extend_from_slice(b"wev_");
-        push_padded(&mut self.key, self.seq, 9);
-        let line = &mut self.line;
-        line.clear();
-        line.extend_from_slice(b"{\"event_id\":\"");
-        line.extend_from_slice(&self.key);
-        line.extend_from_slice(b"\",\"timestamp\":\"");
-        push_ts(line, row.t, TsStyle::Iso);
-        let (event, page) = if row.login {
-            ("login", "/login")
+        debug_assert!(row.anon.is_some() || row.user, "a call needs an id");
+        let ms = self.ids.next();
+        let (event, (path, name)) = if row.login {
+            ("login", ("/login", "Log in"))
         } else if row.user {
             ("page_view", pick(rng, APP_PAGES))
         } else {
             (weighted(rng, ANON_EVENTS), pick(rng, SITE_PAGES))
         };
-        // Event names and pages are plain ASCII: no JSON escaping needed.
-        line.extend_from_slice(b"\",\"event\":\"");
-        line.extend_from_slice(event.as_bytes());
-        line.extend_from_slice(b"\",\"anonymous_id\":");
-        match row.anon {
-            Some(k) => ids.push_anon(line, k),
-            None => line.extend_from_slice(b"null"),
+        if event == "page_view" {
+            begin(&mut self.line, "page", &self.ids, row.t, ms);
+            self.who(ids, row, user);
+            field(&mut self.line, "name", name);
+            let line = &mut self.line;
+            line.extend_from_slice(b",\"properties\":{\"path\":\"");
+            line.extend_from_slice(path.as_bytes());
+            line.extend_from_slice(b"\",\"url\":\"");
+            line.extend_from_slice(SITE.as_bytes());
+            line.extend_from_slice(path.as_bytes());
+            line.extend_from_slice(b"\"}");
+            self.context(ids, row, None);
+        } else {
+            begin(&mut self.line, "track", &self.ids, row.t, ms);
+            self.who(ids, row, user);
+            field(&mut self.line, "event", event);
+            self.line.extend_from_slice(b",\"properties\":{\"page\":");
+            push_json_str(&mut self.line, name);
+            self.line.push(b'}');
+            self.context(ids, row, Some(path));
         }
-        line.extend_from_slice(b",\"device_id\":");
-        match row.device {
-            Some(k) => ids.push_device(line, k),
-            None => line.extend_from_slice(b"null"),
+        end(&mut self.line);
+        out.line(&self.line)
+    }
+
+    /// Writes the `identify` call that follows a login (the user's email and
+    /// name as traits) and, for a quarter of the users who log in under a
+    /// cookie, an `alias` call of that cookie to the `userId`.
+    fn identify(
+        &mut self,
+        ids: &Ids,
+        out: &mut LinesOut,
+        row: &Row,
+        login: &Login,
+    ) -> Result<(), DemoError> {
+        let ms = self.ids.next();
+        begin(&mut self.line, "identify", &self.ids, row.t, ms);
+        self.who(ids, row, Some(login.user));
+        self.line.extend_from_slice(b",\"traits\":{\"email\":");
+        push_json_str(&mut self.line, &login.email);
+        self.line.extend_from_slice(b",\"name\":");
+        push_json_str(&mut self.line, &login.name);
+        self.line.push(b'}');
+        self.context(ids, row, None);
+        end(&mut self.line);
+        out.line(&self.line)?;
+        if let Some(k) = row.anon.filter(|_| mix(login.user).is_multiple_of(4)) {
+            let ms = self.ids.next();
+            begin(&mut self.line, "alias", &self.ids, row.t, ms);
+            self.line.extend_from_slice(b",\"previousId\":");
+            ids.push_anon(&mut self.line, k);
+            user_id(&mut self.line, login.user);
+            end(&mut self.line);
+            out.line(&self.line)?;
         }
-        line.extend_from_slice(b",\"user_id\":");
-        match user.filter(|_| row.user) {
-            Some(u) => push_u64(line, u),
-            None => line.extend_from_slice(b"null"),
-        }
-        line.extend_from_slice(b",\"url\":\"https://acme-analytics.com");
-        line.extend_from_slice(page.as_bytes());
-        line.extend_from_slice(b"\"}\n");
-        out.line(line)
+        Ok(())
     }
 }
 

@@ -43,24 +43,160 @@ fn read_csv(root: &Path, rel: &str, header: &[&str]) -> Rows {
         .collect()
 }
 
-/// Reads an NDJSON file as string fields (`null` as empty).
-fn read_ndjson(root: &Path, rel: &str) -> Rows {
+/// The messages of `data/gmail.mbox` as rows: `message_id` (without angle
+/// brackets), `from` and `to` (the addresses), `sent_at`
+/// (`YYYY-MM-DD HH:MM:SS` UTC), `direction` (`outbound` from
+/// `@acme-analytics.com`), `labels`; `raw` holds the whole message.
+fn read_mbox(root: &Path) -> Rows {
+    let text = fs::read_to_string(root.join("data/gmail.mbox")).expect("mbox");
+    let mut messages: Vec<String> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("From ") {
+            messages.push(String::new());
+        }
+        messages
+            .last_mut()
+            .expect("starts with a From_ line")
+            .push_str(line);
+    }
+    let addr = |v: &str| match (v.find('<'), v.rfind('>')) {
+        (Some(a), Some(b)) => v[a + 1..b].to_string(),
+        _ => v.trim().to_string(),
+    };
+    messages
+        .into_iter()
+        .map(|raw| {
+            let mut row: HashMap<String, String> = HashMap::new();
+            for h in raw.lines().skip(1).take_while(|l| !l.is_empty()) {
+                let (name, value) = h.split_once(": ").expect("header");
+                let value = value.trim();
+                match name {
+                    "Message-ID" => row.insert("message_id".into(), addr(value)),
+                    "From" => row.insert("from".into(), addr(value)),
+                    "To" => row.insert("to".into(), addr(value)),
+                    "X-Gmail-Labels" => row.insert("labels".into(), value.into()),
+                    "Date" => {
+                        let t = chrono::DateTime::parse_from_rfc2822(value).expect("date");
+                        let utc = t.with_timezone(&chrono::Utc);
+                        row.insert(
+                            "sent_at".into(),
+                            utc.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        )
+                    }
+                    _ => None,
+                };
+            }
+            let outbound = row["from"].ends_with("@acme-analytics.com");
+            row.insert(
+                "direction".into(),
+                if outbound { "outbound" } else { "inbound" }.into(),
+            );
+            row.insert("raw".into(), raw);
+            row
+        })
+        .collect()
+}
+
+/// The occurrences of `data/calendar.ics` in the window of plexus.yml.
+fn read_calendar(root: &Path) -> Vec<plexus_connectors::ics::Meeting> {
+    let bytes = fs::read(root.join("data/calendar.ics")).expect("ics");
+    let micros = |y, m, d| {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_micros())
+            .expect("date")
+    };
+    let options = plexus_connectors::ics::IcsOptions {
+        window_start: micros(2025, 1, 1),
+        window_end: micros(2027, 1, 1),
+        ..Default::default()
+    };
+    let (meetings, rejects) = plexus_connectors::ics::read_ics(&bytes, &options);
+    assert!(rejects.is_empty(), "{rejects:?}");
+    meetings
+}
+
+/// The customer attendee of a meeting (the one not at acme-analytics.com).
+fn customer_attendee(m: &plexus_connectors::ics::Meeting) -> &plexus_connectors::ics::Attendee {
+    m.attendees
+        .iter()
+        .find(|a| !a.email.ends_with("@acme-analytics.com"))
+        .expect("a customer attends")
+}
+
+/// The Stripe files (`data/stripe/<name>.json`).
+const STRIPE: [&str; 4] = ["customers", "subscriptions", "invoices", "charges"];
+
+/// Reads a Stripe list object file, checking its envelope; returns its objects.
+fn read_list(root: &Path, name: &str) -> Vec<Value> {
+    let rel = format!("data/stripe/{name}.json");
+    let v: Value =
+        serde_json::from_str(&fs::read_to_string(root.join(&rel)).expect("stripe")).expect("json");
+    assert_eq!(v["object"], "list", "{rel}");
+    assert_eq!(v["has_more"], false, "{rel}");
+    assert_eq!(v["url"], format!("/v1/{name}"), "{rel}");
+    v["data"].as_array().expect("data").clone()
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS`.
+fn unix(v: &Value) -> String {
+    let t = chrono::DateTime::from_timestamp(v.as_i64().expect("unix time"), 0).expect("time");
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A Stripe object's `metadata.user_id`, or empty.
+fn meta_user(o: &Value) -> String {
+    o["metadata"]["user_id"].as_str().unwrap_or("").to_string()
+}
+
+/// Whether an invoice is one of the bad ones (a `paid_at` that is not a number).
+fn bad_invoice(o: &Value) -> bool {
+    !o["status_transitions"]["paid_at"].is_number() && !o["status_transitions"]["paid_at"].is_null()
+}
+
+/// Reads a Segment NDJSON file: every call as a JSON value.
+fn read_calls(root: &Path, rel: &str) -> Vec<Value> {
     let text = fs::read_to_string(root.join(rel)).expect(rel);
     text.lines()
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).expect("json line");
-            v.as_object()
-                .expect("object")
-                .iter()
-                .map(|(k, v)| {
-                    let s = match v {
-                        Value::Null => String::new(),
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), s)
-                })
-                .collect()
+        .map(|line| serde_json::from_str(line).expect("json line"))
+        .collect()
+}
+
+/// The page and track calls of Segment calls, flattened to string fields:
+/// `event_id` (the messageId), `timestamp`, `event` (`page_view` for a
+/// page), `anonymous_id`, `device_id` (`context.device.id`), `user_id`, `url`.
+fn segment_events(calls: &[Value]) -> Rows {
+    let text = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    calls
+        .iter()
+        .filter(|c| c["type"] == "page" || c["type"] == "track")
+        .map(|c| {
+            let event = if c["type"] == "page" {
+                "page_view".to_string()
+            } else {
+                text(&c["event"])
+            };
+            let url = if c["properties"]["url"].is_string() {
+                &c["properties"]["url"]
+            } else {
+                &c["context"]["page"]["url"]
+            };
+            [
+                ("event_id", text(&c["messageId"])),
+                ("timestamp", text(&c["timestamp"])),
+                ("event", event),
+                ("anonymous_id", text(&c["anonymousId"])),
+                ("device_id", text(&c["context"]["device"]["id"])),
+                ("user_id", text(&c["userId"])),
+                ("url", text(url)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
         })
         .collect()
 }
@@ -105,16 +241,6 @@ const APP: &[&str] = &[
     "created_at",
 ];
 const WS: &[&str] = &["id", "name", "plan", "created_at"];
-const BILL: &[&str] = &[
-    "invoice_id",
-    "customer_email",
-    "company",
-    "amount",
-    "currency",
-    "status",
-    "paid_at",
-    "account_user_id",
-];
 const TICK: &[&str] = &[
     "ticket_id",
     "requester_email",
@@ -134,23 +260,6 @@ const LEAD: &[&str] = &[
     "user_id",
     "created_at",
 ];
-const MAIL: &[&str] = &[
-    "message_id",
-    "from",
-    "to",
-    "subject",
-    "sent_at",
-    "direction",
-];
-const WEB: &[&str] = &[
-    "event_id",
-    "timestamp",
-    "event",
-    "anonymous_id",
-    "device_id",
-    "user_id",
-    "url",
-];
 
 struct Project {
     dir: tempfile::TempDir,
@@ -158,11 +267,15 @@ struct Project {
     json: Value,
     app: Rows,
     ws: Rows,
-    bill: Rows,
+    /// Stripe objects per file (customers, subscriptions, invoices, charges).
+    stripe: BTreeMap<&'static str, Vec<Value>>,
     tick: Rows,
     leads: Rows,
     mail: Rows,
     web: Rows,
+    web_calls: Vec<Value>,
+    /// The calendar's meeting occurrences, read by the ics connector.
+    calendar: Vec<plexus_connectors::ics::Meeting>,
     merges: Rows,
     never: Rows,
     aliases: Rows,
@@ -172,15 +285,18 @@ struct Project {
 fn project(persons: usize, seed: u64) -> Project {
     let (dir, summary) = gen_dir(persons, seed);
     let r = dir.path();
+    let web_calls = read_calls(r, "data/segment/website.ndjson");
     Project {
         json: summary_json(r),
         app: read_csv(r, "data/app_users.csv", APP),
         ws: read_csv(r, "data/workspaces.csv", WS),
-        bill: read_csv(r, "data/billing.csv", BILL),
+        stripe: STRIPE.iter().map(|&f| (f, read_list(r, f))).collect(),
         tick: read_csv(r, "data/support_tickets.csv", TICK),
         leads: read_csv(r, "data/leads.csv", LEAD),
-        mail: read_csv(r, "data/emails.csv", MAIL),
-        web: read_ndjson(r, "data/web_events.ndjson"),
+        mail: read_mbox(r),
+        web: segment_events(&web_calls),
+        web_calls,
+        calendar: read_calendar(r),
         merges: read_csv(r, "identity/merges.csv", &["old_email", "new_email"]),
         never: read_csv(r, "identity/never_merge.csv", &["a", "b", "comment"]),
         aliases: read_csv(
@@ -245,16 +361,81 @@ fn records(p: &Project) -> Vec<Record> {
             ],
         );
     }
-    let bad_b = bad_keys(&p.json, "billing");
-    for r in p.bill.iter().filter(|r| !bad_b.contains(&r["invoice_id"])) {
-        push(
-            "billing",
-            &r["invoice_id"],
-            &r["paid_at"],
+    // Stripe objects as the connector reads them: one record per event,
+    // keyed `id/event`.
+    let s = &p.stripe;
+    for o in &s["customers"] {
+        let key = format!("{}/customer_created", o["id"].as_str().expect("id"));
+        let user = meta_user(o);
+        let ids = vec![
+            ("stripe_customer_id", o["id"].as_str().expect("id")),
+            ("email", o["email"].as_str().expect("email")),
+            ("user_id", user.as_str()),
+        ];
+        push("stripe", &key, &unix(&o["created"]), ids);
+    }
+    for o in &s["subscriptions"] {
+        let id = o["id"].as_str().expect("id");
+        let user = meta_user(o);
+        let ids = || {
             vec![
-                ("email", &r["customer_email"]),
-                ("user_id", &r["account_user_id"]),
-            ],
+                (
+                    "stripe_customer_id",
+                    o["customer"].as_str().expect("customer"),
+                ),
+                ("user_id", user.as_str()),
+            ]
+        };
+        push(
+            "stripe",
+            &format!("{id}/subscription_started"),
+            &unix(&o["start_date"]),
+            ids(),
+        );
+        if o["status"] == "canceled" {
+            push(
+                "stripe",
+                &format!("{id}/subscription_cancelled"),
+                &unix(&o["canceled_at"]),
+                ids(),
+            );
+        }
+    }
+    for o in s["invoices"].iter().filter(|o| !bad_invoice(o)) {
+        let id = o["id"].as_str().expect("id");
+        let (event, at) = if o["status"] == "paid" {
+            ("invoice_paid", &o["status_transitions"]["paid_at"])
+        } else {
+            ("payment_failed", &o["created"])
+        };
+        let ids = vec![
+            (
+                "stripe_customer_id",
+                o["customer"].as_str().expect("customer"),
+            ),
+            (
+                "email",
+                o["customer_email"].as_str().expect("customer_email"),
+            ),
+        ];
+        push("stripe", &format!("{id}/{event}"), &unix(at), ids);
+    }
+    for o in &s["charges"] {
+        let id = o["id"].as_str().expect("id");
+        let event = if o["status"] == "succeeded" {
+            "charge_succeeded"
+        } else {
+            "payment_failed"
+        };
+        let ids = vec![(
+            "stripe_customer_id",
+            o["customer"].as_str().expect("customer"),
+        )];
+        push(
+            "stripe",
+            &format!("{id}/{event}"),
+            &unix(&o["created"]),
+            ids,
         );
     }
     let bad_t = bad_keys(&p.json, "support_tickets");
@@ -288,11 +469,17 @@ fn records(p: &Project) -> Vec<Record> {
             &r["to"]
         };
         push(
-            "emails",
+            "gmail",
             &r["message_id"],
             &r["sent_at"],
             vec![("email", customer)],
         );
+    }
+    for m in &p.calendar {
+        let at = chrono::DateTime::from_timestamp_micros(m.start).expect("start");
+        let at = at.format("%Y-%m-%d %H:%M:%S").to_string();
+        let email = customer_attendee(m).email.as_str();
+        push("calendar", &m.key, &at, vec![("email", email)]);
     }
     for r in &p.web {
         push(
@@ -647,7 +834,8 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     for f in [
         "data/app_users.csv",
         "data/leads.csv",
-        "data/web_events.ndjson",
+        "data/segment/website.ndjson",
+        "data/segment/product.ndjson",
         "identity/never_merge.csv",
         "ground_truth/records.csv",
     ] {
@@ -672,16 +860,68 @@ fn files_parse_and_counts_match() {
         .map(|(f, n)| (f.to_str().expect("utf8"), *n))
         .collect();
     assert_eq!(rows["data/app_users.csv"], p.app.len() as u64);
-    assert_eq!(rows["data/billing.csv"], p.bill.len() as u64);
+    for f in STRIPE {
+        assert_eq!(
+            rows[format!("data/stripe/{f}.json").as_str()],
+            p.stripe[f].len() as u64
+        );
+    }
     assert_eq!(rows["data/support_tickets.csv"], p.tick.len() as u64);
     assert_eq!(rows["data/leads.csv"], p.leads.len() as u64);
-    assert_eq!(rows["data/emails.csv"], p.mail.len() as u64);
-    assert_eq!(rows["data/web_events.ndjson"], p.web.len() as u64);
+    assert_eq!(rows["data/gmail.mbox"], p.mail.len() as u64);
+    // The calendar: events (cancelled ones too), series, skipped weeks.
+    let ics = fs::read_to_string(r.join("data/calendar.ics")).expect("ics");
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(
+        rows["data/calendar.ics"],
+        ics.matches("BEGIN:VEVENT\r\n").count() as u64
+    );
+    for needle in [
+        "X-WR-CALNAME:",
+        "BEGIN:VTIMEZONE",
+        "RRULE:FREQ=WEEKLY;COUNT=",
+        "EXDATE;TZID=America/Los_Angeles:",
+        "STATUS:CANCELLED",
+        "PARTSTAT=DECLINED",
+        "PARTSTAT=TENTATIVE",
+    ] {
+        assert!(ics.contains(needle), "no {needle:?} in the calendar");
+    }
+    assert!(ics.split("\r\n").all(|l| l.len() <= 75), "lines are folded");
+    assert!(p.calendar.iter().any(|m| m.recurring));
+    let truth_calendar = p.truth.iter().filter(|t| t["source"] == "calendar").count();
+    assert_eq!(truth_calendar, p.calendar.len());
+    // The mbox: Gmail's headers, encoded words, MIME, escaped From lines.
+    let ids: HashSet<&str> = p.mail.iter().map(|m| m["message_id"].as_str()).collect();
+    assert_eq!(ids.len(), p.mail.len(), "Message-IDs are unique");
+    for m in &p.mail {
+        assert!(m["raw"].contains("\nX-GM-THRID: "));
+        let sent = m["labels"] == "Sent";
+        assert_eq!(sent, m["direction"] == "outbound", "{}", m["raw"]);
+        assert!(m["raw"].ends_with("\n\n"));
+    }
+    let all = |s: &str| p.mail.iter().filter(|m| m["raw"].contains(s)).count();
+    for needle in [
+        "=?UTF-8?Q?",
+        "Content-Type: multipart/alternative",
+        "Content-Transfer-Encoding: quoted-printable",
+        "Content-Transfer-Encoding: base64",
+        "Content-Disposition: attachment",
+        "\n>From ",
+        "\nIn-Reply-To: <",
+        "\nCc: ",
+    ] {
+        assert!(all(needle) > 0, "no message has {needle:?}");
+    }
+    assert_eq!(
+        rows["data/segment/website.ndjson"],
+        p.web_calls.len() as u64
+    );
     assert_eq!(rows["identity/merges.csv"], p.merges.len() as u64);
     assert_eq!(rows["identity/never_merge.csv"], p.never.len() as u64);
     assert_eq!(rows["identity/domain_aliases.csv"], p.aliases.len() as u64);
     assert_eq!(rows["ground_truth/records.csv"], p.truth.len() as u64);
-    assert_eq!(s.files.len(), 12);
+    assert_eq!(s.files.len(), 16);
     for (f, n) in &s.files {
         assert_eq!(p.json["rows"][f.to_str().expect("utf8")].as_u64(), Some(*n));
         assert!(*n > 0, "{} is empty", f.display());
@@ -694,51 +934,83 @@ fn files_parse_and_counts_match() {
         .map(|r| r["id"].parse().expect("int id"))
         .collect();
     let wss: HashSet<&str> = p.ws.iter().map(|r| r["id"].as_str()).collect();
-    let text = fs::read_to_string(r.join("data/product_events.ndjson")).expect("ndjson");
-    let mut lines = 0u64;
-    let mut ids = HashSet::new();
-    for line in text.lines() {
-        let v: Value = serde_json::from_str(line).expect("json line");
-        assert!(ids.insert(v["event_id"].as_str().expect("event_id").to_string()));
-        assert!(users.contains(&v["user_id"].as_u64().expect("user_id")));
-        assert!(wss.contains(v["workspace_id"].as_str().expect("workspace_id")));
-        assert!(v["event"].is_string() && v["properties"].is_object());
+    let iso = |v: &Value| {
         let ts = v["timestamp"].as_str().expect("timestamp");
         assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
+        assert!(ts.len() == 24 && ts.ends_with('Z'), "{ts} has milliseconds");
         assert!(("2025-01-01".."2026-11-01").contains(&ts), "{ts}");
-        lines += 1;
+    };
+    let user = |v: &Value| -> u64 { v["userId"].as_str().expect("userId").parse().expect("int") };
+    let calls = read_calls(r, "data/segment/product.ndjson");
+    let mut ids = HashSet::new();
+    let mut tracks = 0u64;
+    let mut groups: HashSet<u64> = HashSet::new();
+    for v in &calls {
+        assert!(ids.insert(v["messageId"].as_str().expect("messageId").to_string()));
+        assert!(users.contains(&user(v)));
+        iso(v);
+        match v["type"].as_str() {
+            Some("group") => {
+                assert!(wss.contains(v["groupId"].as_str().expect("groupId")));
+                assert!(v["traits"]["name"].is_string() && v["traits"]["plan"].is_string());
+                assert!(groups.insert(user(v)), "one group call per user");
+            }
+            Some("track") => {
+                assert!(groups.contains(&user(v)), "group call first");
+                assert!(wss.contains(v["context"]["groupId"].as_str().expect("groupId")));
+                assert!(v["event"].is_string() && v["properties"].is_object());
+                assert!(v["properties"]["client"].is_string());
+                tracks += 1;
+            }
+            other => panic!("unexpected product call {other:?}"),
+        }
     }
-    assert_eq!(rows["data/product_events.ndjson"], lines);
-    let per_person = lines as f64 / 2000.0;
+    assert_eq!(groups.len(), users.len());
+    assert_eq!(rows["data/segment/product.ndjson"], calls.len() as u64);
+    let per_person = tracks as f64 / 2000.0;
     assert!(
         (5.0..20.0).contains(&per_person),
         "{per_person} events per person"
     );
-    let text = fs::read_to_string(r.join("data/web_events.ndjson")).expect("ndjson");
     let mut ids = HashSet::new();
-    for line in text.lines() {
-        let v: Value = serde_json::from_str(line).expect("json line");
-        let keys: Vec<&str> = v
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(|k| k.as_str())
-            .collect();
-        let mut want = WEB.to_vec();
-        want.sort_unstable();
-        assert_eq!(keys, want);
-        assert!(ids.insert(v["event_id"].as_str().expect("event_id").to_string()));
-        let ts = v["timestamp"].as_str().expect("timestamp");
-        assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
-        assert!(("2025-01-01".."2026-11-01").contains(&ts), "{ts}");
-        assert!(v["anonymous_id"].is_string() || v["device_id"].is_string());
-        if let Some(u) = v["user_id"].as_u64() {
-            assert!(users.contains(&u));
-        } else {
-            assert!(v["user_id"].is_null());
+    let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+    for v in &p.web_calls {
+        let kind = v["type"].as_str().expect("type");
+        *kinds.entry(kind).or_default() += 1;
+        assert!(ids.insert(v["messageId"].as_str().expect("messageId").to_string()));
+        iso(v);
+        assert!(v["anonymousId"].is_string() || v["userId"].is_string());
+        if v["userId"].is_string() {
+            assert!(users.contains(&user(v)));
         }
-        assert!(v["url"].as_str().expect("url").starts_with("https://"));
+        match kind {
+            "page" => {
+                assert!(v["name"].is_string());
+                let url = v["properties"]["url"].as_str().expect("url");
+                assert!(url.starts_with("https://acme-analytics.com/"), "{url}");
+            }
+            "track" => {
+                let url = v["context"]["page"]["url"].as_str().expect("url");
+                assert!(url.starts_with("https://acme-analytics.com/"), "{url}");
+            }
+            "identify" => {
+                let email = v["traits"]["email"].as_str().expect("email");
+                assert!(email.contains('@'));
+                assert!(v["traits"]["name"].is_string() && v["userId"].is_string());
+            }
+            "alias" => {
+                assert!(v["previousId"].is_string() && v["userId"].is_string());
+            }
+            other => panic!("unexpected website call {other}"),
+        }
     }
+    assert_eq!(
+        kinds["identify"],
+        p.json["identity"]["traps"]["anonymous_chains"]["chains"]
+            .as_u64()
+            .expect("chains")
+    );
+    assert!(kinds["alias"] > 0, "{kinds:?}");
     let web_per_person = p.web.len() as f64 / 2000.0;
     assert!(
         (8.0..25.0).contains(&web_per_person),
@@ -761,12 +1033,64 @@ fn files_parse_and_counts_match() {
             assert!(parse(&row[col]), "{}", row[col]);
         }
     }
-    for b in &p.bill {
-        assert!(b["amount"].parse::<f64>().is_ok() && b["amount"].contains('.'));
-        assert!(["USD", "EUR"].contains(&b["currency"].as_str()));
-        assert!(["paid", "failed"].contains(&b["status"].as_str()));
-        let u = &b["account_user_id"];
-        assert!(u.is_empty() || users.contains(&u.parse().expect("int")));
+    // Stripe: ids by kind, references resolve, amounts in minor units.
+    let st = &p.stripe;
+    let ids_of = |f: &str| -> HashSet<&str> {
+        st[f]
+            .iter()
+            .map(|o| o["id"].as_str().expect("id"))
+            .collect()
+    };
+    let (cus, subs, invs) = (
+        ids_of("customers"),
+        ids_of("subscriptions"),
+        ids_of("invoices"),
+    );
+    for (f, prefix, object) in [
+        ("customers", "cus_", "customer"),
+        ("subscriptions", "sub_", "subscription"),
+        ("invoices", "in_", "invoice"),
+        ("charges", "ch_", "charge"),
+    ] {
+        assert_eq!(ids_of(f).len(), st[f].len(), "{f} ids are unique");
+        for o in &st[f] {
+            assert!(o["id"].as_str().expect("id").starts_with(prefix));
+            assert_eq!(o["object"], object);
+            assert!(o["created"].as_i64().is_some());
+            if f != "customers" {
+                assert!(cus.contains(o["customer"].as_str().expect("customer")));
+                assert!(["usd", "eur"].contains(&o["currency"].as_str().expect("currency")));
+            }
+            let u = meta_user(o);
+            assert!(u.is_empty() || users.contains(&u.parse().expect("int")));
+        }
+    }
+    // Newest first, as Stripe lists.
+    for f in STRIPE {
+        let times: Vec<i64> = st[f]
+            .iter()
+            .map(|o| o["created"].as_i64().unwrap_or(0))
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "{f} newest first");
+    }
+    for o in &st["invoices"] {
+        assert!(subs.contains(o["subscription"].as_str().expect("subscription")));
+        assert!(o["amount_due"].as_u64().is_some_and(|a| a > 0));
+        assert!(["paid", "open"].contains(&o["status"].as_str().expect("status")));
+    }
+    for o in &st["charges"] {
+        assert!(invs.contains(o["invoice"].as_str().expect("invoice")));
+        assert!(["succeeded", "failed"].contains(&o["status"].as_str().expect("status")));
+    }
+    for o in &st["subscriptions"] {
+        let items = o["items"]["data"].as_array().expect("items");
+        assert!(!items.is_empty());
+        for i in items {
+            assert!(i["price"]["unit_amount"].as_u64().is_some());
+            let interval = i["price"]["recurring"]["interval"].as_str();
+            assert!(["month", "year"].contains(&interval.expect("interval")));
+            assert!(i["quantity"].as_u64().is_some());
+        }
     }
     for l in &p.leads {
         let u = &l["user_id"];
@@ -777,7 +1101,11 @@ fn files_parse_and_counts_match() {
     assert!(p.app.iter().any(|r| r["full_name"].contains(',')));
     assert!(p.app.iter().any(|r| r["full_name"].contains('"')));
     assert!(p.tick.iter().any(|r| r["subject"].contains(',')));
-    assert!(p.bill.iter().any(|r| r["company"].contains(',')));
+    assert!(
+        st["customers"]
+            .iter()
+            .any(|c| c["description"].as_str().is_some_and(|d| d.contains(',')))
+    );
 
     // Project files.
     for f in [
@@ -793,12 +1121,10 @@ fn files_parse_and_counts_match() {
 #[test]
 fn bad_rows_match_summary() {
     let p = project(2000, 42);
-    let parse = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").is_ok();
-    let bad_bill: HashSet<String> = p
-        .bill
+    let bad_bill: HashSet<String> = p.stripe["invoices"]
         .iter()
-        .filter(|b| !parse(&b["paid_at"]))
-        .map(|b| b["invoice_id"].clone())
+        .filter(|b| bad_invoice(b))
+        .map(|b| b["id"].as_str().expect("id").to_string())
         .collect();
     let bad_tick: HashSet<String> = p
         .tick
@@ -808,9 +1134,9 @@ fn bad_rows_match_summary() {
         .collect();
     assert_eq!(bad_bill.len(), 3);
     assert_eq!(bad_tick.len(), 1);
-    assert_eq!(p.json["bad_rows"]["billing"], 3);
+    assert_eq!(p.json["bad_rows"]["stripe"], 3);
     assert_eq!(p.json["bad_rows"]["support_tickets"], 1);
-    assert_eq!(bad_bill, bad_keys(&p.json, "billing"));
+    assert_eq!(bad_bill, bad_keys(&p.json, "stripe"));
     assert_eq!(bad_tick, bad_keys(&p.json, "support_tickets"));
     // Every other row has an identifier.
     assert!(
@@ -867,8 +1193,10 @@ fn ground_truth_is_exact() {
     );
     assert_eq!(p.json["persons_in_records"], 2000 + visitors);
     // Bad rows are not in the ground truth.
-    for k in bad_keys(&p.json, "billing") {
-        assert!(!truth.contains_key(&("billing".to_string(), k)));
+    for k in bad_keys(&p.json, "stripe") {
+        for event in ["invoice_paid", "payment_failed"] {
+            assert!(!truth.contains_key(&("stripe".to_string(), format!("{k}/{event}"))));
+        }
     }
 }
 
@@ -908,16 +1236,12 @@ fn overlaps(seed: u64) {
         messy >= 50,
         "only {messy} persons with differently typed emails across sources"
     );
-    assert!(
-        p.bill
-            .iter()
-            .any(|b| b["customer_email"] != b["customer_email"].trim())
-    );
-    assert!(
-        p.bill
-            .iter()
-            .any(|b| b["customer_email"] != b["customer_email"].to_lowercase())
-    );
+    let billed: Vec<&str> = p.stripe["invoices"]
+        .iter()
+        .filter_map(|b| b["customer_email"].as_str())
+        .collect();
+    assert!(billed.iter().any(|e| *e != e.trim()));
+    assert!(billed.iter().any(|e| *e != e.to_lowercase()));
     // Gmail variants: one person, spellings equal only under the gmail rule.
     let gmail = seen
         .values()
@@ -1039,12 +1363,19 @@ fn traps_are_present_and_never_alone() {
             .and_then(|e| e.split('@').next().map(String::from))
             .is_some_and(|l| ["billing", "info", "support", "sales"].contains(&l.as_str()))
     };
-    let role_bills = p
-        .bill
+    // Invoices to a shared mailbox: their customer names the user in metadata.
+    let customer_user: HashMap<&str, String> = p.stripe["customers"]
         .iter()
-        .filter(|b| role(&b["customer_email"]))
-        .inspect(|b| assert!(!b["account_user_id"].is_empty()))
-        .count() as u64;
+        .map(|c| (c["id"].as_str().expect("id"), meta_user(c)))
+        .collect();
+    let role_invoices: Vec<&Value> = p.stripe["invoices"]
+        .iter()
+        .filter(|b| !bad_invoice(b) && role(b["customer_email"].as_str().expect("email")))
+        .collect();
+    for b in &role_invoices {
+        assert!(!customer_user[b["customer"].as_str().expect("customer")].is_empty());
+    }
+    let role_bills = role_invoices.len() as u64;
     let role_tickets = p
         .tick
         .iter()
@@ -1052,7 +1383,7 @@ fn traps_are_present_and_never_alone() {
         .inspect(|t| assert!(phone_e164(&t["requester_phone"]).is_some()))
         .count() as u64;
     assert_eq!(
-        traps["role_mailbox_rows"]["billing"].as_u64(),
+        traps["role_mailbox_rows"]["stripe"].as_u64(),
         Some(role_bills)
     );
     assert_eq!(
@@ -1063,10 +1394,11 @@ fn traps_are_present_and_never_alone() {
     // A shared billing@ mailbox names two people of one company.
     let truth = truth_map(&p);
     let mut per_box: HashMap<String, HashSet<&String>> = HashMap::new();
-    for b in p.bill.iter().filter(|b| role(&b["customer_email"])) {
-        if let Some(person) = truth.get(&("billing".to_string(), b["invoice_id"].clone())) {
+    for b in &role_invoices {
+        let key = format!("{}/invoice_paid", b["id"].as_str().expect("id"));
+        if let Some(person) = truth.get(&("stripe".to_string(), key)) {
             per_box
-                .entry(norm(&b["customer_email"]))
+                .entry(norm(b["customer_email"].as_str().expect("email")))
                 .or_default()
                 .insert(person);
         }
@@ -1266,26 +1598,35 @@ fn plexus_yml_is_valid_yaml_naming_every_file() {
             "app_users",
             "workspaces",
             "product_events",
-            "billing",
+            "stripe",
             "support_tickets",
             "leads",
-            "emails",
+            "gmail",
+            "calendar",
             "web_events"
         ]
     );
     for s in sources {
         let path = s["path"].as_str().expect("path");
-        assert!(dir.path().join(path).is_file(), "{path}");
+        let path = path.replace("*.json", "customers.json");
+        assert!(dir.path().join(&path).is_file(), "{path}");
     }
-    let emails = &sources[6]["participants"];
-    assert_eq!(emails[0]["identifiers"]["email"], "\"from\"");
+    assert_eq!(sources[6]["type"], "mbox");
+    assert_eq!(sources[7]["type"], "ics");
+    assert_eq!(sources[7]["window"]["from"], "2025-01-01");
+    assert_eq!(v["own_domains"][0], "acme-analytics.com");
     let ident = |i: usize| &sources[i]["participants"][0]["identifiers"];
     assert_eq!(ident(0)["phone"], "phone");
-    assert_eq!(ident(3)["user_id"], "account_user_id");
+    assert_eq!(sources[3]["type"], "stripe");
+    assert!(sources[3]["participants"].is_null());
     assert_eq!(ident(4)["phone"], "requester_phone");
     assert_eq!(ident(5)["user_id"], "user_id");
-    assert_eq!(ident(7)["anonymous_id"], "anonymous_id");
-    assert_eq!(ident(7)["device_id"], "device_id");
+    // Product and website events are Segment calls read by the built-in mapping.
+    for i in [2, 8] {
+        assert_eq!(sources[i]["type"], "segment");
+        assert_eq!(sources[i]["group_type"], "workspace");
+        assert!(sources[i]["participants"].is_null());
+    }
     let identity = &v["identity"];
     assert_eq!(identity["merges"][0]["path"], "identity/merges.csv");
     assert_eq!(

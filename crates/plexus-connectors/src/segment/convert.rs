@@ -206,9 +206,14 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord, Reject> 
         message_id: pick(&call.message_id, &call.message_id_snake),
         timestamp,
         anonymous_id,
+        device_id: context
+            .and_then(|c| c.device.as_ref())
+            .and_then(|d| d.id.text())
+            .map(str::to_owned),
         user_id,
         previous_id,
-        group_id: pick(&call.group_id, &call.group_id_snake),
+        group_id: pick(&call.group_id, &call.group_id_snake)
+            .or_else(|| context.and_then(|c| c.group_id.text()).map(str::to_owned)),
         event,
         name,
         email: traits.email.text().map(str::to_owned),
@@ -297,6 +302,34 @@ mod tests {
         assert_eq!(r.event, "screen_viewed");
         assert_eq!(r.name.as_deref(), Some("Home"));
         assert_eq!(r.anonymous_id.as_deref(), Some("a1"));
+    }
+
+    #[test]
+    fn device_id_from_context() {
+        let r = ok(
+            r#"{"type":"page","anonymousId":"a1","timestamp":"2024-03-04T15:00:00Z","context":{"device":{"id":"dev_9","type":"ios"},"page":{"url":"https://example.com/"}}}"#,
+        );
+        assert_eq!(r.device_id.as_deref(), Some("dev_9"));
+        assert_eq!(r.url.as_deref(), Some("https://example.com/"));
+        let r = ok(
+            r#"{"type":"track","event":"e","userId":"u","timestamp":"2024-03-04T15:00:00Z","context":{"device":{"id":7}}}"#,
+        );
+        assert_eq!(r.device_id.as_deref(), Some("7"));
+        let r =
+            ok(r#"{"type":"track","event":"e","userId":"u","timestamp":"2024-03-04T15:00:00Z"}"#);
+        assert_eq!(r.device_id, None);
+    }
+
+    #[test]
+    fn group_id_from_context_on_other_calls() {
+        let r = ok(
+            r#"{"type":"track","event":"e","userId":"u","timestamp":"2024-03-04T15:00:00Z","context":{"groupId":"ws_7"}}"#,
+        );
+        assert_eq!(r.group_id.as_deref(), Some("ws_7"));
+        let r = ok(
+            r#"{"type":"group","userId":"u","groupId":"g1","timestamp":"2024-03-04T15:00:00Z","context":{"groupId":"ws_7"}}"#,
+        );
+        assert_eq!(r.group_id.as_deref(), Some("g1"));
     }
 
     #[test]

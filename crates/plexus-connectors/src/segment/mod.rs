@@ -8,7 +8,9 @@
 //!
 //! Field rules:
 //! - ids: `userId`, `anonymousId`, `previousId`, `groupId`, `messageId`
-//!   (snake_case variants also read; numbers accepted as text).
+//!   (snake_case variants also read; numbers accepted as text), and the
+//!   device's `context.device.id`; `groupId`, else `context.groupId` (the
+//!   group a track, page or screen call is made in).
 //! - time: `timestamp`, else `originalTimestamp`, else `sentAt`, else
 //!   `receivedAt`; ISO 8601, a time without zone is read as UTC.
 //! - person: `email`, `phone`, `name` (or `firstName` + `lastName`) from
@@ -40,11 +42,15 @@ pub struct SegmentRecord {
     pub timestamp: i64,
     /// `anonymousId` (device/cookie id before sign-up).
     pub anonymous_id: Option<String>,
+    /// `context.device.id` (the device's own id, e.g. a mobile advertising
+    /// or install id).
+    pub device_id: Option<String>,
     /// `userId` (the app's own user id).
     pub user_id: Option<String>,
     /// `previousId` of an alias call (the id being merged into `userId`).
     pub previous_id: Option<String>,
-    /// `groupId` of a group call (the account/company id).
+    /// `groupId` of a group call (the account/company id), else the
+    /// `context.groupId` a track, page or screen call is made in.
     pub group_id: Option<String>,
     /// What happened: the track event name, `page_viewed`, `screen_viewed`,
     /// `identify`, `group` or `alias`.

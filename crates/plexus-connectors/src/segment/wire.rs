@@ -65,6 +65,17 @@ pub(crate) struct Context<'a> {
     pub traits: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub page: Option<Page<'a>>,
+    #[serde(borrow, default)]
+    pub device: Option<Device<'a>>,
+    #[serde(rename = "groupId", borrow, default)]
+    pub group_id: Scalar<'a>,
+}
+
+/// The parts of `context.device` the record uses.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Device<'a> {
+    #[serde(borrow, default)]
+    pub id: Scalar<'a>,
 }
 
 /// The parts of `context.page` the record uses.

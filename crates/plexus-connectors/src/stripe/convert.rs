@@ -41,7 +41,25 @@ fn base(line: u64, object: &str, id: &str, obj: &Object) -> StripeRecord {
             "charge" => Some(id.to_owned()),
             _ => obj.charge.as_ref().and_then(IdRef::id).and_then(clean),
         },
+        metadata: obj
+            .metadata
+            .as_ref()
+            .filter(|m| !m.is_empty())
+            .map(|m| serde_json::Value::Object(m.clone()).to_string()),
+        user_id: obj.metadata.as_ref().and_then(metadata_user_id),
     }
+}
+
+/// `metadata.user_id` (else `userId`): a non-empty string or a number, as text.
+fn metadata_user_id(m: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    ["user_id", "userId"]
+        .iter()
+        .filter_map(|k| m.get(*k))
+        .find_map(|v| match v {
+            serde_json::Value::String(s) => clean(s),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
 }
 
 /// Unix seconds to microseconds, rejecting values out of range.
@@ -249,6 +267,25 @@ mod tests {
         assert_eq!(r.email.as_deref(), Some("ana@example.com"));
         assert_eq!(r.phone, None);
         assert_eq!(r.line, 5);
+    }
+
+    #[test]
+    fn metadata_and_its_user_id() {
+        let r = one(
+            r#"{"id":"cus_1","object":"customer","created":1,"email":"billing@x.com","metadata":{"user_id":" 1042 ","plan":"pro"}}"#,
+        );
+        assert_eq!(r.user_id.as_deref(), Some("1042"));
+        assert_eq!(
+            r.metadata.as_deref(),
+            Some(r#"{"plan":"pro","user_id":" 1042 "}"#)
+        );
+        let r =
+            one(r#"{"id":"sub_1","object":"subscription","created":1,"metadata":{"userId":7}}"#);
+        assert_eq!(r.user_id.as_deref(), Some("7"));
+        let r = one(r#"{"id":"cus_2","object":"customer","created":1,"metadata":{}}"#);
+        assert_eq!((r.metadata, r.user_id), (None, None));
+        let r = one(r#"{"id":"cus_3","object":"customer","created":1,"metadata":{"user_id":""}}"#);
+        assert_eq!(r.user_id, None);
     }
 
     #[test]

@@ -21,6 +21,10 @@
 //!   current items, not their history.
 //! - refund: `refund` with its amount.
 //!
+//! Every object's `metadata` is kept as JSON text, and `metadata.user_id`
+//! (else `metadata.userId`), the usual place for the application's own user
+//! id, becomes [`StripeRecord::user_id`].
+//!
 //! Amounts are converted from minor units to major units with the
 //! currency's exponent (0 for zero-decimal currencies such as jpy and krw,
 //! 3 for bhd, jod, kwd, omr and tnd, else 2). A list with `has_more: true` is
@@ -77,6 +81,12 @@ pub struct StripeRecord {
     /// The charge: a charge's own id, a refund's charge (a refund names no customer;
     /// its charge does, see [`link_refunds`]).
     pub charge_id: Option<String>,
+    /// The object's `metadata` (your own key-value pairs) as JSON text,
+    /// `None` when absent or empty.
+    pub metadata: Option<String>,
+    /// Your application's user id, from `metadata.user_id` (else
+    /// `metadata.userId`), a string or a number.
+    pub user_id: Option<String>,
 }
 
 /// A charge's customer: id, email, name.

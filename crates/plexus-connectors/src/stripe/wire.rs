@@ -150,6 +150,7 @@ pub(crate) struct Object {
     pub failure_message: Option<String>,
     pub reason: Option<String>,
     pub charge: Option<IdRef>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The envelope of a whole file that is one JSON object: either a Stripe

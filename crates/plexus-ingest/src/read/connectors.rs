@@ -244,6 +244,8 @@ fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
             ("subscription_id", Text),
             ("mrr", Float),
             ("plan", Text),
+            ("user_id", Text),
+            ("metadata", Json),
         ],
         SourceKind::Segment => &[
             ("key", Text),
@@ -251,6 +253,7 @@ fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
             ("message_id", Text),
             ("timestamp", Time),
             ("anonymous_id", Text),
+            ("device_id", Text),
             ("user_id", Text),
             ("previous_id", Text),
             ("group_id", Text),
@@ -582,6 +585,8 @@ fn stripe_values(r: &stripe::StripeRecord) -> Vec<Value> {
         Value::Text(r.subscription_id.clone()),
         Value::Float(r.mrr),
         Value::Text(r.plan.clone()),
+        Value::Text(r.user_id.clone()),
+        Value::Text(r.metadata.clone()),
     ]
 }
 
@@ -596,6 +601,7 @@ fn segment_values(r: segment::SegmentRecord) -> Vec<Value> {
         Value::Text(r.message_id),
         Value::Time(Some(r.timestamp)),
         Value::Text(r.anonymous_id),
+        Value::Text(r.device_id),
         Value::Text(r.user_id),
         Value::Text(r.previous_id),
         Value::Text(r.group_id),

@@ -1,7 +1,8 @@
 -- Paid revenue per company, in each invoice currency.
 --
--- Billing rows become `invoice_paid` / `payment_failed` events (see plexus.yml);
--- their `customer` participant is a resolved person, and that person's company
+-- Stripe invoices become `invoice_paid` / `payment_failed` events (the built-in
+-- stripe mapping, see plexus.yml); their `customer` participant is a resolved
+-- person, and that person's company
 -- membership comes from the domain of their work email. Invoices addressed to a
 -- company's old domain still land on the company through
 -- identity/domain_aliases.csv.
