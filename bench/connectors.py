@@ -19,11 +19,12 @@ Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR]
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from benchlib import build
 
 MAIL_TEMPLATE = (
     "From MAILER-DAEMON Mon Mar  4 10:00:00 2024\n"
@@ -142,20 +143,6 @@ PROJECTS = {
         traits: { name: name }
 """),
 }
-
-
-def build(plexus, root):
-    out = subprocess.run(
-        ["/usr/bin/time", "-v", plexus, "build", "--project", root, "--json", "--no-progress"],
-        capture_output=True, text=True,
-    )
-    if out.returncode != 0:
-        sys.exit(f"build failed in {root}:\n{out.stdout}\n{out.stderr}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
-    report = json.loads(out.stdout)
-    stages = {s["name"]: s["seconds"] for s in report["stages"]}
-    rows = sum(s["rows_read"] for s in report["sources"])
-    return rows, stages.get("load sources", 0.0), report["seconds"], rss / 1024
 
 
 def main():

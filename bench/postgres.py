@@ -21,11 +21,12 @@ Usage: python3 bench/postgres.py [--plexus PATH] [--rows N] [--url URL] [--keep 
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from benchlib import build
 import time
 
 SETUP = """
@@ -74,19 +75,6 @@ def psql(url, sql):
         sys.exit(f"psql failed: {out.stderr}")
 
 
-def build(plexus, root):
-    out = subprocess.run(
-        ["/usr/bin/time", "-v", plexus, "build", "--project", root, "--json", "--no-progress"],
-        capture_output=True, text=True,
-    )
-    if out.returncode != 0:
-        sys.exit(f"build failed in {root}:\n{out.stdout}\n{out.stderr}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
-    report = json.loads(out.stdout)
-    stages = {s["name"]: s["seconds"] for s in report["stages"]}
-    return stages.get("load sources", 0.0), report["seconds"], rss / 1024
-
-
 def cursor_rows(plexus, root):
     out = subprocess.run(
         [plexus, "sql", "--project", root, "--format", "json",
@@ -118,7 +106,7 @@ def main():
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, "plexus.yml"), "w") as f:
         f.write(SOURCE.format(url=a.url))
-    load, total, rss = build(a.plexus, root)
+    _, load, total, rss = build(a.plexus, root)
     c = cursor_rows(a.plexus, root)
     print(f"{'full load (load sources / build)':<44} {load:>7.2f} s {total:>7.2f} s  "
           f"{a.rows / load / 1e6:.2f} M rows/s  rows read {c['rows_read']:,}  peak {rss:.0f} MB")
@@ -126,7 +114,7 @@ def main():
     changed = a.rows // 100
     psql(a.url, f"UPDATE plexus_bench.users SET plan = 'enterprise', "
                 f"updated_at = now()::timestamp WHERE id % 100 = 0")
-    load, total, rss = build(a.plexus, root)
+    _, load, total, rss = build(a.plexus, root)
     c = cursor_rows(a.plexus, root)
     print(f"{'incremental, 1% changed (load / build)':<44} {load:>7.2f} s {total:>7.2f} s  "
           f"rows read {c['rows_read']:,} (changed {changed:,}), kept {c['rows_kept']:,}  "
