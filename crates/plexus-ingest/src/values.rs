@@ -22,6 +22,13 @@ pub const JSON_EXTENSION_KEY: &str = "ARROW:extension:name";
 /// as JSON (a Segment call's `properties` object stays an object).
 pub const JSON_EXTENSION: &str = "arrow.json";
 
+/// `field` marked as holding JSON text (the `arrow.json` extension type).
+pub fn json_field(
+    field: datafusion::arrow::datatypes::Field,
+) -> datafusion::arrow::datatypes::Field {
+    field.with_metadata([(JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())].into())
+}
+
 /// A column converted for row access.
 #[derive(Debug)]
 enum Column {

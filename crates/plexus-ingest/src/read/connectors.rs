@@ -22,7 +22,7 @@ use plexus_connectors::{ics, mbox, segment, stripe};
 
 use super::{RawRows, RowReject};
 use crate::IngestError;
-use crate::values::{JSON_EXTENSION, JSON_EXTENSION_KEY};
+use crate::values::json_field;
 
 /// How a connector reads its files: the project's settings it needs.
 #[derive(Debug, Clone)]
@@ -383,9 +383,7 @@ impl ConnectorFile {
             .map(|(n, k)| {
                 let f = Field::new(*n, data_type(*k), true);
                 match k {
-                    Kind::Json => f.with_metadata(
-                        [(JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())].into(),
-                    ),
+                    Kind::Json => json_field(f),
                     _ => f,
                 }
             })

@@ -30,7 +30,7 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use super::{RawRows, RowReject};
 use crate::IngestError;
-use crate::values::{JSON_EXTENSION, JSON_EXTENSION_KEY};
+use crate::values::json_field;
 
 /// The warehouse table holding each incremental source's cursor.
 pub const CURSORS_TABLE: &str = "source_cursors";
@@ -753,9 +753,7 @@ impl PostgresTable {
             .map(|c| {
                 let f = Field::new(&c.name, c.decode.data_type(), true);
                 if c.decode == Decode::Json {
-                    f.with_metadata(
-                        [(JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())].into(),
-                    )
+                    json_field(f)
                 } else {
                     f
                 }
