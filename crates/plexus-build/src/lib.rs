@@ -37,8 +37,10 @@ use plexus_warehouse::{Staging, WarehouseError};
 
 mod previous;
 mod sink;
+mod stream;
 
 use sink::StagingSink;
+use stream::Stream;
 
 /// Why a build or a check failed.
 #[derive(Debug, thiserror::Error)]
@@ -275,42 +277,26 @@ async fn load_sources(
         let kept_name = reader
             .keeps_rows()
             .then(|| plexus_ingest::rows_table(&reader.name));
-        // Two threads: this one collects what the other reads and maps, so parsing and
-        // evaluating the mapping overlap with interning identifiers.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordBatch, RecordBatch)>(2);
-        let (reader_ref, mapper_ref) = (&reader, &mapper);
-        let (streamed, consumed) = std::thread::scope(|scope| {
-            let producer = scope.spawn(move || {
-                reader_ref.for_each_batch(plexus_ingest::BATCH_ROWS, &mut |batch| {
-                    let mapped = mapper_ref.map(&batch)?;
-                    tx.send((batch, mapped))
-                        .map_err(|_| plexus_ingest::IngestError::Stopped)
-                })
-            });
-            let mut rows = 0u64;
-            let mut consume = || -> Result<(), plexus_model::entities::SinkError> {
-                for (batch, mapped) in rx.iter() {
-                    rows += batch.num_rows() as u64;
-                    collected.add_batch(&mut load, source, &mapped, sink)?;
-                    if keep_raw || kept_name.is_some() {
-                        let public = batch
-                            .project(&public)
-                            .expect("projection of existing columns");
-                        if let Some(kept) = &kept_name {
-                            sink.append(kept, public.clone())?;
-                        }
-                        if keep_raw {
-                            sink.append(&raw_name, public)?;
-                        }
-                    }
+        let plan = load.plan();
+        let stream = Stream {
+            reader: &reader,
+            mapper: &mapper,
+            plan: &plan,
+        };
+        let (streamed, consumed) = stream.run(|batch, prepared| {
+            collected.add_prepared(&mut load, prepared, sink)?;
+            if keep_raw || kept_name.is_some() {
+                let public = batch
+                    .project(&public)
+                    .expect("projection of existing columns");
+                if let Some(kept) = &kept_name {
+                    sink.append(kept, public.clone())?;
                 }
-                Ok(())
-            };
-            let consumed = consume();
-            // A failed consumer stops the reader at its next batch.
-            drop(rx);
-            let streamed = producer.join().expect("the source reader panicked");
-            (streamed, consumed.map(|()| rows))
+                if keep_raw {
+                    sink.append(&raw_name, public)?;
+                }
+            }
+            Ok(())
         });
         let rows = consumed.map_err(BuildError::Sink)?;
         if let Err(e) = streamed {

@@ -7,14 +7,18 @@ use std::sync::Arc;
 use plexus_config::{GroupOrigin, Project, SourceConfig};
 use std::borrow::Cow;
 
-use datafusion::arrow::array::{Float64Array, RecordBatch, UInt8Array, UInt32Array};
+use datafusion::arrow::array::{BooleanArray, RecordBatch, UInt8Array, UInt32Array};
+use datafusion::arrow::compute::{filter_record_batch, take};
 use plexus_config::Diagnostic;
-use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId, stable_id};
+use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId};
 
+use super::prepare::{
+    GroupKind, GroupPlan, Identifier, Membership, MembershipPlan, PreparedBatch, SourcePlan,
+};
 use super::schema;
 use super::settings::IdentitySettings;
-use super::tables::{opt_text, text, times};
-use plexus_ingest::{Layout, MappedRows, Slot};
+use super::tables::{text, times};
+use plexus_ingest::{Layout, Slot};
 
 /// Who a trait or a participant refers to before resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,27 +27,6 @@ pub enum Subject {
     Person(SetId),
     /// A group identifier node.
     Group(NodeId),
-}
-
-/// One event row, before ids are assigned.
-#[derive(Debug, Clone)]
-pub struct EventRecord {
-    /// Source index.
-    pub source: u32,
-    /// Stable key within the source.
-    pub key: Arc<str>,
-    /// Microseconds since the epoch, UTC.
-    pub time: i64,
-    /// Event name (a [`Labels`] id).
-    pub name: u32,
-    /// Title for timelines.
-    pub title: Option<String>,
-    /// Numeric value.
-    pub value: Option<f64>,
-    /// Currency of the value.
-    pub currency: Option<String>,
-    /// Properties as a JSON object text, if any.
-    pub properties: Option<String>,
 }
 
 /// One trait observation.
@@ -174,34 +157,23 @@ pub const SPILL_PARTICIPANTS: &str = "spill_participants";
 /// `traits` columns after the entity.
 pub const SPILL_TRAITS: &str = "spill_traits";
 
-/// What stays fixed while one source's batches are added: which mapped column means what.
+/// One source being loaded: how its columns are read (shared with the threads that
+/// prepare its batches) and what loading it has seen so far.
 #[derive(Debug)]
 pub struct SourceLoad {
-    src: u32,
-    name: String,
+    plan: Arc<SourcePlan>,
     counts: SourceCounts,
-    key_col: Option<usize>,
-    ts_col: Option<usize>,
-    /// `event.when`: rows where it does not hold record no event.
-    when_col: Option<usize>,
-    obs_col: Option<usize>,
-    name_col: Option<usize>,
-    title_col: Option<usize>,
-    value_col: Option<usize>,
-    currency_col: Option<usize>,
-    props: Vec<(String, usize)>,
-    default_event_name: u32,
-    roles: Vec<u32>,
-    trait_labels: Vec<Vec<(u32, Option<usize>)>>,
-    group_trait_labels: Vec<Vec<(u32, Option<usize>)>>,
-    person_types: Vec<Vec<(u16, String, usize)>>,
-    group_cols: Vec<Option<usize>>,
-    /// Per participant, per membership: the columns of the group identifier and the role.
-    membership_cols: Vec<Vec<(Option<usize>, Option<usize>)>>,
     /// Keys seen so far, by 128-bit hash (16 bytes a row, not the key's text): where
     /// each was first seen, as (file index, line).
     seen_keys: FoldMap<u128, (u32, u64)>,
     files: Vec<Arc<str>>,
+}
+
+impl SourceLoad {
+    /// How the source's batches are prepared: [`SourcePlan::prepare`] runs on any thread.
+    pub fn plan(&self) -> Arc<SourcePlan> {
+        self.plan.clone()
+    }
 }
 
 /// A row rejected with its reason.
@@ -245,9 +217,7 @@ pub struct Collected {
     pub groups: IdentityGraph,
     /// Source names by index.
     pub sources: Vec<String>,
-    /// Events of the current batch, not yet handed to the sink.
-    pending_events: Vec<EventRecord>,
-    /// `(index in pending_events, participant's identifier set, role label)`.
+    /// `(row of the prepared batch's events, participant's identifier set, role label)`.
     pending_participants: Vec<(u32, SetId, u32)>,
     /// Trait observations of the current batch.
     pending_traits: Vec<TraitRecord>,
@@ -267,8 +237,8 @@ pub struct Collected {
     pub email_domain_groups: Vec<String>,
     /// `(person email node, group domain node)` for corporate email domains.
     pub email_domain_links: Vec<(NodeId, NodeId)>,
-    /// The project's identity settings.
-    pub settings: IdentitySettings,
+    /// The project's identity settings (shared with the threads that prepare batches).
+    pub settings: Arc<IdentitySettings>,
     /// Per person node: `None` not checked yet, `Some(None)` fine, `Some(Some(reason))`
     /// blocklisted.
     verdicts: Vec<Option<Option<Arc<str>>>>,
@@ -298,7 +268,6 @@ impl Collected {
             assertions: Assertions::new(),
             groups: IdentityGraph::new(),
             sources: Vec::new(),
-            pending_events: Vec::new(),
             pending_participants: Vec::new(),
             pending_traits: Vec::new(),
             labels: Labels::default(),
@@ -309,7 +278,7 @@ impl Collected {
             email_domain_groups,
             email_domain_links: Vec::new(),
             verdicts: Vec::new(),
-            settings,
+            settings: Arc::new(settings),
         })
     }
 
@@ -388,17 +357,12 @@ impl Collected {
         }
     }
 
-    /// Normalises a group identifier: domains for email-domain group types, trimmed text
-    /// otherwise.
-    fn group_value(
-        &self,
-        group_type: &str,
-        raw: &str,
-    ) -> Result<Option<String>, plexus_identity::Rejection> {
-        if self.email_domain_groups.iter().any(|g| g == group_type) {
-            self.normalize("domain", raw)
-        } else {
-            self.normalize(group_type, raw)
+    /// The group type `name` as a prepared batch reads it.
+    fn group_kind(&mut self, name: &str) -> GroupKind {
+        GroupKind {
+            name: name.to_string(),
+            type_id: self.groups.type_id(name),
+            domain: self.email_domain_groups.iter().any(|g| g == name),
         }
     }
 
@@ -412,21 +376,12 @@ impl Collected {
             ..Default::default()
         };
         let col = |slot: Slot| layout.index(&slot);
-        let key_col = col(Slot::Key);
-        let ts_col = col(Slot::Timestamp);
-        let when_col = col(Slot::EventWhen);
-        let obs_col = col(Slot::ObservedAt);
-        let name_col = col(Slot::EventName);
-        let title_col = col(Slot::Title);
-        let value_col = col(Slot::Value);
-        let currency_col = col(Slot::Currency);
         let props: Vec<(String, usize)> = source
             .event
             .iter()
             .flat_map(|e| e.properties.keys())
             .filter_map(|k| col(Slot::Property(k.clone())).map(|i| (k.clone(), i)))
             .collect();
-        let default_event_name = self.labels.id(&name);
         let roles: Vec<u32> = source
             .participants
             .iter()
@@ -469,39 +424,54 @@ impl Collected {
                     .collect()
             })
             .collect();
-        let group_cols: Vec<Option<usize>> = (0..source.groups.len())
-            .map(|g| col(Slot::GroupIdentifier(g)))
+        let groups: Vec<GroupPlan> = source
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| GroupPlan {
+                col: col(Slot::GroupIdentifier(g)),
+                kind: self.group_kind(&group.group_type.value),
+            })
             .collect();
-        let membership_cols: Vec<Vec<(Option<usize>, Option<usize>)>> = source
+        let memberships: Vec<Vec<MembershipPlan>> = source
             .participants
             .iter()
             .enumerate()
             .map(|(p, part)| {
-                (0..part.memberships.len())
-                    .map(|m| (col(Slot::Membership(p, m)), col(Slot::MembershipRole(p, m))))
+                part.memberships
+                    .iter()
+                    .enumerate()
+                    .map(|(m, membership)| MembershipPlan {
+                        group_col: col(Slot::Membership(p, m)),
+                        role_col: col(Slot::MembershipRole(p, m)),
+                        kind: self.group_kind(&membership.group.value),
+                    })
                     .collect()
             })
             .collect();
-        SourceLoad {
+        let plan = SourcePlan {
             src,
             name,
-            counts,
-            key_col,
-            ts_col,
-            when_col,
-            obs_col,
-            name_col,
-            title_col,
-            value_col,
-            currency_col,
+            settings: self.settings.clone(),
+            key_col: col(Slot::Key),
+            ts_col: col(Slot::Timestamp),
+            when_col: col(Slot::EventWhen),
+            obs_col: col(Slot::ObservedAt),
+            name_col: col(Slot::EventName),
+            title_col: col(Slot::Title),
+            value_col: col(Slot::Value),
+            currency_col: col(Slot::Currency),
             props,
-            default_event_name,
             roles,
             trait_labels,
             group_trait_labels,
             person_types,
-            group_cols,
-            membership_cols,
+            groups,
+            memberships,
+        };
+        SourceLoad {
+            plan: Arc::new(plan),
+            counts,
             seen_keys: FoldMap::default(),
             files: Vec::new(),
         }
@@ -518,7 +488,7 @@ impl Collected {
         let mut counts = load.counts;
         for r in reader_rejects {
             self.rejects.push(Reject {
-                source: load.name.clone(),
+                source: load.plan.name.clone(),
                 file: r.file.clone(),
                 line: r.reject.line,
                 column: r.reject.column.clone(),
@@ -537,374 +507,254 @@ impl Collected {
     pub fn add_batch(
         &mut self,
         load: &mut SourceLoad,
-        source: &SourceConfig,
         batch: &RecordBatch,
         sink: &mut dyn TableSink,
     ) -> Result<(), SinkError> {
+        let prepared = load.plan.prepare(batch);
+        self.add_prepared(load, prepared, sink)
+    }
+
+    /// Adds one batch that [`SourcePlan::prepare`] made from the next mapped batch of the
+    /// source `load` was begun for (batches must come in the order they were read): finds
+    /// duplicate keys, interns identifiers and asserts identifier sets, then hands its
+    /// events and the participants and traits waiting for resolution to `sink`.
+    pub fn add_prepared(
+        &mut self,
+        load: &mut SourceLoad,
+        batch: PreparedBatch,
+        sink: &mut dyn TableSink,
+    ) -> Result<(), SinkError> {
         let SourceLoad {
-            src,
-            name,
+            plan,
             counts,
-            key_col,
-            ts_col,
-            when_col,
-            obs_col,
-            name_col,
-            title_col,
-            value_col,
-            currency_col,
-            props,
-            default_event_name,
-            roles,
-            trait_labels,
-            group_trait_labels,
-            person_types,
-            group_cols,
-            membership_cols,
             seen_keys,
             files,
         } = load;
-        let (src, default_event_name, when_col) = (*src, *default_event_name, *when_col);
-        let (key_col, ts_col, obs_col, name_col, title_col, value_col, currency_col) = (
-            *key_col,
-            *ts_col,
-            *obs_col,
-            *name_col,
-            *title_col,
-            *value_col,
-            *currency_col,
-        );
-        let name = &*name;
-        let (props, roles, trait_labels, group_trait_labels) =
-            (&*props, &*roles, &*trait_labels, &*group_trait_labels);
-        let (person_types, group_cols, membership_cols) =
-            (&*person_types, &*group_cols, &*membership_cols);
+        let plan = &**plan;
+        let src = plan.src;
+        let name = &plan.name;
+        let maps_entities = !plan.person_types.is_empty() || !plan.groups.is_empty();
+        let event_rows = batch.events.as_ref().map_or(0, RecordBatch::num_rows);
+        let mut kept_events = vec![false; event_rows];
         let mut file: Arc<str> = files.last().cloned().unwrap_or_else(|| Arc::from(""));
-        {
-            let rows = MappedRows::new(batch);
-            for r in 0..rows.len() {
-                if rows.file(r) != &*file {
-                    file = Arc::from(rows.file(r));
+        let mut batch_file = u32::MAX;
+        let mut part_nodes: Vec<(usize, Vec<NodeId>)> = Vec::new();
+        let mut pending_rejected = Vec::new();
+        let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(plan.groups.len());
+        for row in &batch.rows {
+            if row.file != batch_file {
+                batch_file = row.file;
+                let f = &batch.files[row.file as usize];
+                if **f != *file {
+                    file = f.clone();
                     files.push(file.clone());
                 }
-                let file_index = (files.len() as u32).saturating_sub(1);
-                let line = rows.line(r);
-                let reject = |column: &str, value: Option<String>, reason: String| Reject {
+            }
+            let file_index = (files.len() as u32).saturating_sub(1);
+            let line = row.line;
+            let Some(key) = &row.key else {
+                self.rejects.push(Reject {
                     source: name.clone(),
                     file: file.to_string(),
                     line,
-                    column: Some(column.to_string()),
-                    value,
-                    reason,
-                };
-                let key: Arc<str> = match key_col {
-                    Some(k) => match rows.str(k, r) {
-                        Some(v) => Arc::from(v.as_ref()),
-                        None => {
-                            self.rejects
-                                .push(reject("key", None, "the row key is empty".into()));
-                            counts.rejected += 1;
-                            continue;
-                        }
-                    },
-                    None => Arc::from(format!("{file}:{line}")),
-                };
-                let key_hash = xxhash_rust::xxh3::xxh3_128(key.as_bytes());
-                if let Some((f, l)) = seen_keys.get(&key_hash) {
-                    let f = files.get(*f as usize).map_or("", |f| &**f);
-                    self.rejects.push(reject(
-                        "key",
-                        Some(key.to_string()),
-                        format!("duplicate key (first at {f}:{l})"),
-                    ));
-                    counts.rejected += 1;
-                    continue;
-                }
-                // Event time, observation time and value: a bad one rejects the row. A row
-                // whose `event.when` does not hold records no event.
-                let records_event = when_col.is_none_or(|c| rows.flag(c, r) == Some(true));
-                let time = match ts_col.filter(|_| records_event).map(|c| rows.time(c, r)) {
-                    None => None,
-                    Some(Ok(Some(t))) => Some(t),
-                    Some(Ok(None)) => {
-                        self.rejects.push(reject(
-                            "event.timestamp",
-                            None,
-                            "the event timestamp is empty".into(),
-                        ));
-                        counts.rejected += 1;
-                        continue;
-                    }
-                    Some(Err(bad)) => {
-                        self.rejects.push(reject(
-                            "event.timestamp",
-                            Some(bad),
-                            "not a timestamp (expected e.g. 2024-05-01 10:00:00 or RFC 3339)"
-                                .into(),
-                        ));
-                        counts.rejected += 1;
-                        continue;
-                    }
-                };
-                let observed = match obs_col.map(|c| rows.time(c, r)) {
-                    None => time,
-                    Some(Ok(t)) => t,
-                    Some(Err(bad)) => {
-                        self.rejects.push(reject(
-                            "observed_at",
-                            Some(bad),
-                            "not a timestamp".into(),
-                        ));
-                        counts.rejected += 1;
-                        continue;
-                    }
-                };
-                let value = match value_col
-                    .filter(|_| records_event)
-                    .map(|c| rows.number(c, r))
-                {
-                    None => None,
-                    Some(Ok(v)) => v,
-                    Some(Err(bad)) => {
-                        self.rejects
-                            .push(reject("event.value", Some(bad), "not a number".into()));
-                        counts.rejected += 1;
-                        continue;
-                    }
-                };
-                // Identifiers of each participant: one person per participant, or, where
-                // identifiers are lists (the `to` of a message), one per element.
-                let mut part_nodes: Vec<(usize, usize, Vec<NodeId>)> =
-                    Vec::with_capacity(person_types.len());
-                let mut pending_rejected = Vec::new();
-                for (p, types) in person_types.iter().enumerate() {
-                    let instances = types
-                        .iter()
-                        .filter_map(|(_, _, c)| rows.list_len(*c, r))
-                        .max()
-                        .unwrap_or(1);
-                    for i in 0..instances {
-                        let mut nodes = Vec::with_capacity(types.len());
-                        for (type_id, type_name, c) in types {
-                            let Some(raw) = rows.str_at(*c, r, i) else {
-                                continue;
-                            };
-                            match self.settings.normalizer.normalize(type_name, &raw) {
-                                Ok(Some(v)) => match self.person_node(*type_id, type_name, &v) {
-                                    Ok(node) => nodes.push(node),
-                                    Err(reason) => pending_rejected.push(Reject {
-                                        source: name.clone(),
-                                        file: file.to_string(),
-                                        line,
-                                        column: Some(type_name.clone()),
-                                        value: Some(raw.into_owned()),
-                                        reason: reason.to_string(),
-                                    }),
-                                },
-                                Ok(None) => {}
-                                Err(why) => pending_rejected.push(Reject {
+                    column: Some("key".into()),
+                    value: None,
+                    reason: "the row key is empty".into(),
+                });
+                counts.rejected += 1;
+                continue;
+            };
+            if let Some((f, l)) = seen_keys.get(&row.key_hash) {
+                let f = files.get(*f as usize).map_or("", |f| &**f);
+                self.rejects.push(Reject {
+                    source: name.clone(),
+                    file: file.to_string(),
+                    line,
+                    column: Some("key".into()),
+                    value: Some(key.to_string()),
+                    reason: format!("duplicate key (first at {f}:{l})"),
+                });
+                counts.rejected += 1;
+                continue;
+            }
+            if let Some(error) = &row.error {
+                self.rejects.push((**error).clone());
+                counts.rejected += 1;
+                continue;
+            }
+            // Identifiers, interned; the blocklist refuses some.
+            part_nodes.clear();
+            pending_rejected.clear();
+            for i in row.instances.clone() {
+                let instance = &batch.instances[i as usize];
+                let types = &plan.person_types[instance.p as usize];
+                let ids = &batch.identifiers
+                    [instance.identifiers.start as usize..instance.identifiers.end as usize];
+                let mut nodes = Vec::with_capacity(ids.len());
+                for id in ids {
+                    match id {
+                        Identifier::Value { t, value, raw } => {
+                            let (type_id, type_name, _) = &types[*t as usize];
+                            match self.person_node(*type_id, type_name, batch.text(value)) {
+                                Ok(node) => nodes.push(node),
+                                Err(reason) => pending_rejected.push(Reject {
                                     source: name.clone(),
                                     file: file.to_string(),
                                     line,
                                     column: Some(type_name.clone()),
-                                    value: Some(raw.into_owned()),
-                                    reason: why.to_string(),
+                                    value: Some(batch.text(raw).to_string()),
+                                    reason: reason.to_string(),
                                 }),
                             }
                         }
-                        part_nodes.push((p, i, nodes));
+                        Identifier::Rejected(reject) => pending_rejected.push((**reject).clone()),
                     }
                 }
-                let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(source.groups.len());
-                for (g, group) in source.groups.iter().enumerate() {
-                    let node = group_cols[g]
-                        .and_then(|c| rows.str(c, r))
-                        .and_then(|raw| {
-                            self.group_value(&group.group_type.value, &raw)
-                                .ok()
-                                .flatten()
-                        })
-                        .map(|v| {
-                            let t = self.groups.type_id(&group.group_type.value);
-                            self.groups.intern(t, &v)
-                        });
-                    group_nodes.push(node);
-                }
-                // A row that maps people or groups but names none of them belongs on no
-                // timeline: reject it. (A source that maps only events keeps its rows.)
-                let maps_entities = !person_types.is_empty() || !source.groups.is_empty();
-                if maps_entities
-                    && part_nodes.iter().all(|(_, _, n)| n.is_empty())
-                    && group_nodes.iter().all(Option::is_none)
-                {
-                    self.rejects.push(Reject {
-                        source: name.clone(),
-                        file: file.to_string(),
-                        line,
-                        column: None,
-                        value: None,
-                        reason: "no participant or group: every identifier is empty or invalid"
-                            .into(),
-                    });
-                    self.rejected_identifiers.append(&mut pending_rejected);
-                    counts.rejected += 1;
+                part_nodes.push((i as usize, nodes));
+            }
+            group_nodes.clear();
+            for (g, group) in plan.groups.iter().enumerate() {
+                let value = &batch.groups[row.groups as usize + g];
+                group_nodes.push(
+                    value
+                        .as_deref()
+                        .map(|v| self.groups.intern(group.kind.type_id, v)),
+                );
+            }
+            // A row that maps people or groups but names none of them belongs on no
+            // timeline: reject it. (A source that maps only events keeps its rows.)
+            if maps_entities
+                && part_nodes.iter().all(|(_, n)| n.is_empty())
+                && group_nodes.iter().all(Option::is_none)
+            {
+                self.rejects.push(Reject {
+                    source: name.clone(),
+                    file: file.to_string(),
+                    line,
+                    column: None,
+                    value: None,
+                    reason: "no participant or group: every identifier is empty or invalid".into(),
+                });
+                self.rejected_identifiers.append(&mut pending_rejected);
+                counts.rejected += 1;
+                continue;
+            }
+            self.rejected_identifiers.append(&mut pending_rejected);
+            seen_keys.insert(row.key_hash, (file_index, line));
+            counts.loaded += 1;
+            if let Some(e) = row.event {
+                kept_events[e as usize] = true;
+            }
+            let observed = row.observed;
+            for (i, nodes) in &part_nodes {
+                if nodes.is_empty() {
                     continue;
                 }
-                self.rejected_identifiers.append(&mut pending_rejected);
-                seen_keys.insert(key_hash, (file_index, line));
-                counts.loaded += 1;
-
-                let event_index = self.pending_events.len() as u32;
-                if let Some(t) = time {
-                    let properties = if props.is_empty() {
-                        None
-                    } else {
-                        let map: serde_json::Map<String, serde_json::Value> = props
-                            .iter()
-                            .map(|(k, c)| (k.clone(), rows.json(*c, r)))
-                            .collect();
-                        Some(serde_json::Value::Object(map).to_string())
-                    };
-                    let event_name = match name_col.and_then(|c| rows.str(c, r)) {
-                        Some(n) => self.labels.id(&n),
-                        None => default_event_name,
-                    };
-                    self.pending_events.push(EventRecord {
-                        source: src,
-                        key: key.clone(),
-                        time: t,
-                        name: event_name,
-                        title: title_col.and_then(|c| rows.text(c, r)),
-                        value,
-                        currency: currency_col.and_then(|c| rows.text(c, r)),
-                        properties,
-                    });
+                let instance = &batch.instances[*i];
+                let p = instance.p as usize;
+                for &n in nodes {
+                    self.persons.observe(n, observed);
                 }
-                for (p, i, nodes) in &part_nodes {
-                    let (p, i) = (*p, *i);
-                    if nodes.is_empty() {
-                        continue;
+                let set = self.assertions.assert(nodes, observed, src, key);
+                if let Some(e) = row.event {
+                    self.pending_participants.push((e, set, plan.roles[p]));
+                }
+                for (t, &(label, _)) in plan.trait_labels[p].iter().enumerate() {
+                    if let Some(v) = &batch.traits[instance.traits as usize + t] {
+                        self.pending_traits.push(TraitRecord {
+                            subject: Subject::Person(set),
+                            name: label,
+                            value: v.clone(),
+                            observed_at: observed,
+                            source: src,
+                            key: key.clone(),
+                        });
                     }
-                    for &n in nodes {
-                        self.persons.observe(n, observed);
-                    }
-                    let set = self.assertions.assert(nodes, observed, src, &key);
-                    let part = &source.participants[p];
-                    if time.is_some() {
-                        self.pending_participants.push((event_index, set, roles[p]));
-                    }
-                    for &(label, c) in &trait_labels[p] {
-                        if let Some(v) = c.and_then(|c| rows.text_at(c, r, i)) {
-                            self.pending_traits.push(TraitRecord {
-                                subject: Subject::Person(set),
-                                name: label,
-                                value: v,
-                                observed_at: observed,
-                                source: src,
-                                key: key.clone(),
-                            });
-                        }
-                    }
-                    for (m, membership) in part.memberships.iter().enumerate() {
-                        let gtype = &membership.group.value;
-                        let (group_col, role_col) = membership_cols[p][m];
-                        let Some(raw) = group_col.and_then(|c| rows.str_at(c, r, i)) else {
-                            continue;
-                        };
-                        match self.group_value(gtype, &raw) {
-                            Ok(Some(v)) => {
-                                let t = self.groups.type_id(gtype);
-                                let g = self.groups.intern(t, &v);
-                                self.groups.observe(g, observed);
-                                let role = role_col
-                                    .and_then(|c| rows.str_at(c, r, i))
-                                    .filter(|v| !v.trim().is_empty())
-                                    .map(|v| self.labels.id(v.trim()));
-                                let e = self.memberships.entry((set, g)).or_default();
-                                add_evidence(&mut e.evidence, observed, observed, 1);
-                                if let Some(role) = role {
-                                    e.observe_role(observed, role, &self.labels);
-                                }
+                }
+                for (m, membership) in plan.memberships[p].iter().enumerate() {
+                    match &batch.memberships[instance.memberships as usize + m] {
+                        Membership::Absent => {}
+                        Membership::Value { group, role } => {
+                            let g = self.groups.intern(membership.kind.type_id, group);
+                            self.groups.observe(g, observed);
+                            let role = role.as_deref().map(|v| self.labels.id(v));
+                            let e = self.memberships.entry((set, g)).or_default();
+                            add_evidence(&mut e.evidence, observed, observed, 1);
+                            if let Some(role) = role {
+                                e.observe_role(observed, role, &self.labels);
                             }
-                            Ok(None) => {}
-                            Err(why) => self.rejected_identifiers.push(Reject {
-                                source: name.clone(),
-                                file: file.to_string(),
-                                line,
-                                column: Some(gtype.clone()),
-                                value: Some(raw.into_owned()),
-                                reason: why.to_string(),
-                            }),
                         }
-                    }
-                }
-                for (g, node) in group_nodes.iter().enumerate() {
-                    let Some(node) = *node else { continue };
-                    self.groups.observe(node, observed);
-                    for &(label, c) in &group_trait_labels[g] {
-                        if let Some(v) = c.and_then(|c| rows.text(c, r)) {
-                            self.pending_traits.push(TraitRecord {
-                                subject: Subject::Group(node),
-                                name: label,
-                                value: v,
-                                observed_at: observed,
-                                source: src,
-                                key: key.clone(),
-                            });
+                        Membership::Rejected(reject) => {
+                            self.rejected_identifiers.push((**reject).clone())
                         }
                     }
                 }
             }
+            for (g, node) in group_nodes.iter().enumerate() {
+                let Some(node) = *node else { continue };
+                self.groups.observe(node, observed);
+                for (t, &(label, _)) in plan.group_trait_labels[g].iter().enumerate() {
+                    if let Some(v) = &batch.group_traits[row.group_traits as usize + t] {
+                        self.pending_traits.push(TraitRecord {
+                            subject: Subject::Group(node),
+                            name: label,
+                            value: v.clone(),
+                            observed_at: observed,
+                            source: src,
+                            key: key.clone(),
+                        });
+                    }
+                }
+            }
         }
-        self.flush(sink)
+        self.flush(batch.events, kept_events, sink)
     }
 
-    /// Hands the pending events to `sink` as the `events` table, and the pending
+    /// Hands the batch's kept events to `sink` as the `events` table, and the pending
     /// participants and traits as spills that wait for resolution.
-    fn flush(&mut self, sink: &mut dyn TableSink) -> Result<(), SinkError> {
-        if self.pending_events.is_empty() && self.pending_traits.is_empty() {
-            return Ok(());
-        }
-        let events = std::mem::take(&mut self.pending_events);
-        let event_ids: Vec<String> = events
-            .iter()
-            .map(|e| stable_id("evt", &self.sources[e.source as usize], &e.key))
-            .collect();
-        if !events.is_empty() {
-            let batch = RecordBatch::try_new(
-                schema::events(),
-                vec![
-                    text(&event_ids),
-                    text(events.iter().map(|e| &self.sources[e.source as usize])),
-                    text(events.iter().map(|e| &e.key)),
-                    times(events.iter().map(|e| Some(e.time))),
-                    text(events.iter().map(|e| self.labels.get(e.name))),
-                    opt_text(events.iter().map(|e| e.title.clone())),
-                    Arc::new(events.iter().map(|e| e.value).collect::<Float64Array>()),
-                    opt_text(events.iter().map(|e| e.currency.clone())),
-                    opt_text(events.iter().map(|e| e.properties.clone())),
-                ],
-            )
-            .expect("columns built to the events schema");
-            sink.append("events", batch)?;
-        }
-        let participants = std::mem::take(&mut self.pending_participants);
-        if !participants.is_empty() {
-            let batch = RecordBatch::try_new(
-                schema::spill_participants(),
-                vec![
-                    text(participants.iter().map(|(e, _, _)| &event_ids[*e as usize])),
-                    Arc::new(
-                        participants
-                            .iter()
-                            .map(|(_, s, _)| *s)
-                            .collect::<UInt32Array>(),
-                    ),
-                    text(participants.iter().map(|(_, _, r)| self.labels.get(*r))),
-                ],
-            )
-            .expect("columns built to the spill schema");
-            sink.append(SPILL_PARTICIPANTS, batch)?;
+    fn flush(
+        &mut self,
+        events: Option<RecordBatch>,
+        kept: Vec<bool>,
+        sink: &mut dyn TableSink,
+    ) -> Result<(), SinkError> {
+        if let Some(events) = events {
+            let participants = std::mem::take(&mut self.pending_participants);
+            let spill = (!participants.is_empty()).then(|| {
+                let rows: UInt32Array = participants.iter().map(|(e, _, _)| *e).collect();
+                let event_ids =
+                    take(events.column(0), &rows, None).expect("rows of the prepared events");
+                RecordBatch::try_new(
+                    schema::spill_participants(),
+                    vec![
+                        event_ids,
+                        Arc::new(
+                            participants
+                                .iter()
+                                .map(|(_, s, _)| *s)
+                                .collect::<UInt32Array>(),
+                        ),
+                        text(participants.iter().map(|(_, _, r)| self.labels.get(*r))),
+                    ],
+                )
+                .expect("columns built to the spill schema")
+            });
+            let events = if kept.iter().all(|k| *k) {
+                Some(events)
+            } else if kept.iter().any(|k| *k) {
+                Some(
+                    filter_record_batch(&events, &BooleanArray::from(kept))
+                        .expect("a mask as long as the batch"),
+                )
+            } else {
+                None
+            };
+            if let Some(events) = events {
+                sink.append("events", events)?;
+            }
+            if let Some(spill) = spill {
+                sink.append(SPILL_PARTICIPANTS, spill)?;
+            }
         }
         let traits = std::mem::take(&mut self.pending_traits);
         if !traits.is_empty() {

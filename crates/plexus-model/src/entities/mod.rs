@@ -3,6 +3,7 @@
 
 mod collect;
 mod identity;
+mod prepare;
 mod rules;
 pub mod schema;
 mod settings;
@@ -14,6 +15,7 @@ pub use collect::{
     SourceLoad, TableSink,
 };
 pub use identity::{PreviousIds, Redirect, redirects, resolve_persons};
+pub use prepare::{PreparedBatch, SourcePlan};
 pub use rules::{RuleRecord, apply_rules};
 pub use settings::IdentitySettings;
 pub use survivorship::{CurrentTrait, Observation, TraitChoice};
