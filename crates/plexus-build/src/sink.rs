@@ -29,9 +29,12 @@ struct Background {
 
 impl Background {
     fn spawn(path: PathBuf, name: &str, first: RecordBatch) -> Result<Background, SinkError> {
-        let mut writer =
+        let writer = if name.starts_with(SPILL_PREFIX) {
+            TableWriter::create_scratch(&path, name, first.schema())
+        } else {
             TableWriter::create(&path, name, first.schema(), std::slice::from_ref(&first))
-                .map_err(|e| sink_error(name, &e))?;
+        };
+        let mut writer = writer.map_err(|e| sink_error(name, &e))?;
         let (tx, rx) = sync_channel::<RecordBatch>(IN_FLIGHT);
         let handle = std::thread::Builder::new()
             .name(format!("write {name}"))

@@ -200,6 +200,22 @@ impl TableWriter {
         Self::with_properties(path, name, schema, props.build())
     }
 
+    /// Creates `path` for a scratch table that the same build reads back once (the
+    /// spills waiting for identity resolution): LZ4, no dictionaries, no statistics, the
+    /// cheapest to write and read.
+    pub fn create_scratch(
+        path: &Path,
+        name: &str,
+        schema: SchemaRef,
+    ) -> Result<TableWriter, WarehouseError> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::LZ4_RAW)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::None)
+            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+        Self::with_properties(path, name, schema, props.build())
+    }
+
     /// Creates `path` for table `name` in the lookup layout, for tables clustered by a key
     /// that a server reads one key's rows at a time (the timeline): row groups of 65,536
     /// rows, data pages of at most 1,024 rows with the page index, LZ4, and no

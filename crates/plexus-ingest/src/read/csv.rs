@@ -295,14 +295,15 @@ fn each_record(
         let mut line = 0;
         cursor
             .scan(end, |bytes| {
-                for &b in bytes {
-                    if leading && !matches!(b, b'\r' | b'\n') {
-                        leading = false;
-                        line = lines_before + newlines + 1;
-                    }
-                    newlines += u64::from(b == b'\n');
-                    quotes += usize::from(b == b'"');
+                if leading
+                    && let Some(first) = bytes.iter().position(|&b| !matches!(b, b'\r' | b'\n'))
+                {
+                    leading = false;
+                    line =
+                        lines_before + newlines + memchr_count(b'\n', &bytes[..first]) as u64 + 1;
                 }
+                newlines += memchr_count(b'\n', bytes) as u64;
+                quotes += memchr_count(b'"', bytes);
             })
             .map_err(io)?;
         if leading {
@@ -340,7 +341,7 @@ fn each_record(
 }
 
 fn memchr_count(needle: u8, haystack: &[u8]) -> usize {
-    haystack.iter().filter(|&&b| b == needle).count()
+    memchr::memchr_iter(needle, haystack).count()
 }
 
 #[cfg(test)]

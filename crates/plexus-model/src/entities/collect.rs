@@ -531,20 +531,35 @@ impl Collected {
             files,
         } = load;
         let plan = &**plan;
+        let PreparedBatch {
+            rows,
+            files: batch_files,
+            instances,
+            identifiers,
+            text: values,
+            mut traits,
+            memberships,
+            groups,
+            mut group_traits,
+            events,
+        } = batch;
+        let text_of = |r: &std::ops::Range<u32>| &values[r.start as usize..r.end as usize];
         let src = plan.src;
         let name = &plan.name;
         let maps_entities = !plan.person_types.is_empty() || !plan.groups.is_empty();
-        let event_rows = batch.events.as_ref().map_or(0, RecordBatch::num_rows);
+        let event_rows = events.as_ref().map_or(0, RecordBatch::num_rows);
         let mut kept_events = vec![false; event_rows];
         let mut file: Arc<str> = files.last().cloned().unwrap_or_else(|| Arc::from(""));
         let mut batch_file = u32::MAX;
-        let mut part_nodes: Vec<(usize, Vec<NodeId>)> = Vec::new();
+        // Per participant instance: its index and its nodes in `nodes`.
+        let mut part_nodes: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        let mut nodes: Vec<NodeId> = Vec::new();
         let mut pending_rejected = Vec::new();
         let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(plan.groups.len());
-        for row in &batch.rows {
+        for row in &rows {
             if row.file != batch_file {
                 batch_file = row.file;
-                let f = &batch.files[row.file as usize];
+                let f = &batch_files[row.file as usize];
                 if **f != *file {
                     file = f.clone();
                     files.push(file.clone());
@@ -584,25 +599,26 @@ impl Collected {
             }
             // Identifiers, interned; the blocklist refuses some.
             part_nodes.clear();
+            nodes.clear();
             pending_rejected.clear();
             for i in row.instances.clone() {
-                let instance = &batch.instances[i as usize];
+                let instance = &instances[i as usize];
                 let types = &plan.person_types[instance.p as usize];
-                let ids = &batch.identifiers
+                let ids = &identifiers
                     [instance.identifiers.start as usize..instance.identifiers.end as usize];
-                let mut nodes = Vec::with_capacity(ids.len());
+                let first = nodes.len();
                 for id in ids {
                     match id {
                         Identifier::Value { t, value, raw } => {
                             let (type_id, type_name, _) = &types[*t as usize];
-                            match self.person_node(*type_id, type_name, batch.text(value)) {
+                            match self.person_node(*type_id, type_name, text_of(value)) {
                                 Ok(node) => nodes.push(node),
                                 Err(reason) => pending_rejected.push(Reject {
                                     source: name.clone(),
                                     file: file.to_string(),
                                     line,
                                     column: Some(type_name.clone()),
-                                    value: Some(batch.text(raw).to_string()),
+                                    value: Some(text_of(raw).to_string()),
                                     reason: reason.to_string(),
                                 }),
                             }
@@ -610,11 +626,11 @@ impl Collected {
                         Identifier::Rejected(reject) => pending_rejected.push((**reject).clone()),
                     }
                 }
-                part_nodes.push((i as usize, nodes));
+                part_nodes.push((i as usize, first..nodes.len()));
             }
             group_nodes.clear();
             for (g, group) in plan.groups.iter().enumerate() {
-                let value = &batch.groups[row.groups as usize + g];
+                let value = &groups[row.groups as usize + g];
                 group_nodes.push(
                     value
                         .as_deref()
@@ -623,10 +639,7 @@ impl Collected {
             }
             // A row that maps people or groups but names none of them belongs on no
             // timeline: reject it. (A source that maps only events keeps its rows.)
-            if maps_entities
-                && part_nodes.iter().all(|(_, n)| n.is_empty())
-                && group_nodes.iter().all(Option::is_none)
-            {
+            if maps_entities && nodes.is_empty() && group_nodes.iter().all(Option::is_none) {
                 self.rejects.push(Reject {
                     source: name.clone(),
                     file: file.to_string(),
@@ -646,11 +659,12 @@ impl Collected {
                 kept_events[e as usize] = true;
             }
             let observed = row.observed;
-            for (i, nodes) in &part_nodes {
+            for (i, range) in &part_nodes {
+                let nodes = &nodes[range.clone()];
                 if nodes.is_empty() {
                     continue;
                 }
-                let instance = &batch.instances[*i];
+                let instance = &instances[*i];
                 let p = instance.p as usize;
                 for &n in nodes {
                     self.persons.observe(n, observed);
@@ -660,11 +674,11 @@ impl Collected {
                     self.pending_participants.push((e, set, plan.roles[p]));
                 }
                 for (t, &(label, _)) in plan.trait_labels[p].iter().enumerate() {
-                    if let Some(v) = &batch.traits[instance.traits as usize + t] {
+                    if let Some(v) = traits[instance.traits as usize + t].take() {
                         self.pending_traits.push(TraitRecord {
                             subject: Subject::Person(set),
                             name: label,
-                            value: v.clone(),
+                            value: v,
                             observed_at: observed,
                             source: src,
                             key: key.clone(),
@@ -672,7 +686,7 @@ impl Collected {
                     }
                 }
                 for (m, membership) in plan.memberships[p].iter().enumerate() {
-                    match &batch.memberships[instance.memberships as usize + m] {
+                    match &memberships[instance.memberships as usize + m] {
                         Membership::Absent => {}
                         Membership::Value { group, role } => {
                             let g = self.groups.intern(membership.kind.type_id, group);
@@ -694,11 +708,11 @@ impl Collected {
                 let Some(node) = *node else { continue };
                 self.groups.observe(node, observed);
                 for (t, &(label, _)) in plan.group_trait_labels[g].iter().enumerate() {
-                    if let Some(v) = &batch.group_traits[row.group_traits as usize + t] {
+                    if let Some(v) = group_traits[row.group_traits as usize + t].take() {
                         self.pending_traits.push(TraitRecord {
                             subject: Subject::Group(node),
                             name: label,
-                            value: v.clone(),
+                            value: v,
                             observed_at: observed,
                             source: src,
                             key: key.clone(),
@@ -707,7 +721,7 @@ impl Collected {
                 }
             }
         }
-        self.flush(batch.events, kept_events, sink)
+        self.flush(events, kept_events, sink)
     }
 
     /// Hands the batch's kept events to `sink` as the `events` table, and the pending

@@ -177,10 +177,6 @@ impl PreparedBatch {
     pub fn num_rows(&self) -> usize {
         self.rows.len()
     }
-
-    pub(super) fn text(&self, r: &Range<u32>) -> &str {
-        &self.text[r.start as usize..r.end as usize]
-    }
 }
 
 /// The `events` columns, filled row by row.
