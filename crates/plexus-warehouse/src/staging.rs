@@ -7,7 +7,9 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::file::properties::{
+    EnabledStatistics, WriterProperties, WriterPropertiesBuilder,
+};
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::WarehouseError;
@@ -189,11 +191,9 @@ impl TableWriter {
         schema: SchemaRef,
         sample: &[RecordBatch],
     ) -> Result<TableWriter, WarehouseError> {
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(1).expect("level 1 is valid"),
-            ))
-            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+        let mut props = plexus_properties().set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("level 1 is valid"),
+        ));
         for column in mostly_distinct_text_columns(&schema, sample) {
             props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
         }
@@ -208,11 +208,7 @@ impl TableWriter {
         name: &str,
         schema: SchemaRef,
     ) -> Result<TableWriter, WarehouseError> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::LZ4_RAW)
-            .set_dictionary_enabled(false)
-            .set_statistics_enabled(EnabledStatistics::None)
-            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+        let props = lz4_without_dictionaries().set_statistics_enabled(EnabledStatistics::None);
         Self::with_properties(path, name, schema, props.build())
     }
 
@@ -227,14 +223,11 @@ impl TableWriter {
         name: &str,
         schema: SchemaRef,
     ) -> Result<TableWriter, WarehouseError> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::LZ4_RAW)
-            .set_dictionary_enabled(false)
+        let props = lz4_without_dictionaries()
             .set_max_row_group_row_count(Some(LOOKUP_ROW_GROUP))
             .set_data_page_row_count_limit(LOOKUP_PAGE_ROWS)
             .set_write_batch_size(LOOKUP_PAGE_ROWS)
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")));
+            .set_statistics_enabled(EnabledStatistics::Page);
         Self::with_properties(path, name, schema, props.build())
     }
 
@@ -284,6 +277,18 @@ impl TableWriter {
             })?;
         Ok(self.rows)
     }
+}
+
+/// Writer properties every Plexus file starts from: the writer's name and version.
+fn plexus_properties() -> WriterPropertiesBuilder {
+    WriterProperties::builder().set_created_by(format!("plexus {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// LZ4 without dictionaries: cheap to write and to read a few pages of.
+fn lz4_without_dictionaries() -> WriterPropertiesBuilder {
+    plexus_properties()
+        .set_compression(Compression::LZ4_RAW)
+        .set_dictionary_enabled(false)
 }
 
 /// Text columns whose values are mostly distinct (ids, keys, titles). Dictionary encoding

@@ -46,6 +46,27 @@ pub struct TraitRecord {
     pub key: Arc<str>,
 }
 
+impl TraitRecord {
+    /// An observation of trait `name` of `subject` by row `key` of source `source`.
+    fn new(
+        subject: Subject,
+        name: u32,
+        value: String,
+        observed_at: Option<i64>,
+        source: u32,
+        key: &Arc<str>,
+    ) -> Self {
+        TraitRecord {
+            subject,
+            name,
+            value,
+            observed_at,
+            source,
+            key: key.clone(),
+        }
+    }
+}
+
 /// Interned short strings (event names, roles, trait names): stored once, referred to by id.
 #[derive(Debug, Default)]
 pub struct Labels {
@@ -675,14 +696,14 @@ impl Collected {
                 }
                 for (t, &(label, _)) in plan.trait_labels[p].iter().enumerate() {
                     if let Some(v) = traits[instance.traits as usize + t].take() {
-                        self.pending_traits.push(TraitRecord {
-                            subject: Subject::Person(set),
-                            name: label,
-                            value: v,
-                            observed_at: observed,
-                            source: src,
-                            key: key.clone(),
-                        });
+                        self.pending_traits.push(TraitRecord::new(
+                            Subject::Person(set),
+                            label,
+                            v,
+                            observed,
+                            src,
+                            key,
+                        ));
                     }
                 }
                 for (m, membership) in plan.memberships[p].iter().enumerate() {
@@ -709,14 +730,14 @@ impl Collected {
                 self.groups.observe(node, observed);
                 for (t, &(label, _)) in plan.group_trait_labels[g].iter().enumerate() {
                     if let Some(v) = group_traits[row.group_traits as usize + t].take() {
-                        self.pending_traits.push(TraitRecord {
-                            subject: Subject::Group(node),
-                            name: label,
-                            value: v,
-                            observed_at: observed,
-                            source: src,
-                            key: key.clone(),
-                        });
+                        self.pending_traits.push(TraitRecord::new(
+                            Subject::Group(node),
+                            label,
+                            v,
+                            observed,
+                            src,
+                            key,
+                        ));
                     }
                 }
             }
