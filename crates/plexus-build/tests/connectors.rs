@@ -19,9 +19,15 @@ fn fixture(name: &str) -> PathBuf {
 
 fn project() -> (tempfile::TempDir, plexus_config::Project) {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The Stripe fixtures, plus a charge and a refund of it (a refund names only its charge).
+    // The Stripe fixtures (objects and events), plus a charge and a refund of it (a refund
+    // names only its charge).
     std::fs::create_dir_all(dir.path().join("stripe")).expect("mkdir");
-    for f in ["stripe.ndjson", "stripe_list.json", "stripe_array.json"] {
+    for f in [
+        "stripe.ndjson",
+        "stripe_list.json",
+        "stripe_array.json",
+        "stripe_events.json",
+    ] {
         std::fs::copy(fixture(f), dir.path().join("stripe").join(f)).expect("copy");
     }
     std::fs::write(
@@ -172,6 +178,31 @@ fn connector_sources_build_with_their_builtin_mappings() {
         "{paid:?}"
     );
     assert!(paid.iter().any(|r| r[2] == "jpy"), "{paid:?}");
+    // A plan change comes from the events export: its value is the MRR after it.
+    let change = one(
+        &project,
+        "SELECT CAST(value AS VARCHAR) || ' ' || properties FROM events \
+         WHERE source = 'stripe' AND name = 'subscription_changed'",
+    );
+    assert!(
+        change.starts_with("30.0 ") && change.contains(r#""previous_mrr":10.0"#),
+        "{change}"
+    );
+    // An event and the object export of the same fact load once: files load in name
+    // order, so the paid invoice of stripe_list.json is a duplicate of the one its
+    // `invoice.paid` event in stripe_events.json gave.
+    let duplicate = one(
+        &project,
+        "SELECT reason FROM rejects WHERE source = 'stripe' AND reason LIKE 'duplicate key%'",
+    );
+    assert!(duplicate.contains("stripe_events.json"), "{duplicate}");
+    assert_eq!(
+        one(
+            &project,
+            "SELECT count(*) FROM events WHERE source_key = 'in_paid_0001/invoice_paid'"
+        ),
+        "1"
+    );
     // The refund names only its charge: it lands on the charge's customer.
     assert_eq!(
         one(

@@ -141,3 +141,33 @@ fn ndjson_failed_charge_zero_decimal_currency_refund_and_rejects() {
             .starts_with("unsupported object type payout")
     );
 }
+
+#[test]
+fn events_list_gives_plan_changes_and_the_facts_of_known_types() {
+    let (records, rejects) = read_stripe(&read("stripe_events.json"));
+    assert!(rejects.is_empty(), "{rejects:?}");
+    // The renewal and the payment intent state no timeline fact.
+    let keys: Vec<String> = records.iter().map(StripeRecord::key).collect();
+    assert_eq!(
+        keys,
+        [
+            "in_paid_0001/invoice_paid",
+            "sub_1MowQVLkdIwHu7ixeRlqHVzs/subscription_changed/evt_upgrade_0001",
+        ]
+    );
+    // One seat to three at 10.00 USD a month each.
+    let change = one(
+        &records,
+        "sub_1MowQVLkdIwHu7ixeRlqHVzs",
+        "subscription_changed",
+    );
+    assert_eq!(change.time, 1_680_000_000_000_000);
+    assert_eq!((change.previous_mrr, change.mrr), (Some(10.0), Some(30.0)));
+    assert_eq!(change.plan, change.previous_plan);
+    assert_eq!(change.customer_id.as_deref(), Some("cus_NffrFeUfNV2Hib"));
+    assert_eq!(change.event_id.as_deref(), Some("evt_upgrade_0001"));
+    // The invoice.paid event gives the invoice's own record, as the invoice export does.
+    let paid = one(&records, "in_paid_0001", "invoice_paid");
+    assert_eq!(paid.time, 1_680_648_067_000_000);
+    assert_eq!(paid.amount, Some(20.0));
+}

@@ -29,9 +29,11 @@
 //! data/workspaces.csv           id,name,plan,created_at
 //! data/segment/product.ndjson   Segment calls of the product: group (user to workspace), track
 //! data/stripe/customers.json    Stripe list objects: customers (cus_), subscriptions (sub_),
-//! data/stripe/subscriptions.json  invoices (in_) and charges (ch_), newest first
-//! data/stripe/invoices.json
-//! data/stripe/charges.json
+//! data/stripe/subscriptions.json  invoices (in_), charges (ch_), refunds (re_) and the
+//! data/stripe/invoices.json       customer.subscription.updated events (evt_) of plan
+//! data/stripe/charges.json        changes, newest first
+//! data/stripe/refunds.json
+//! data/stripe/events.json
 //! data/support_tickets.csv      ticket_id,requester_email,requester_phone,requester_name,subject,priority,created_at
 //! data/leads.csv                lead_id,email,phone,full_name,company,lead_source,user_id,created_at
 //! data/gmail.mbox               Gmail Takeout mbox of the sales, success and support mail

@@ -81,9 +81,11 @@ bigger one.
     (Segment-spec NDJSON): a `group` call putting each user in their
     workspace, then `track` calls keyed by the `userId` only.
   - `stripe/*.json`: billing as Stripe's API lists it (list objects of
-    customers, subscriptions, invoices and charges): customers are billing
-    contacts (or a company's shared `billing@` mailbox) with their product
-    account in `metadata.user_id`; invoices copy the customer's email.
+    customers, subscriptions, invoices, charges, refunds, and the
+    `customer.subscription.updated` events of plan upgrades): customers are
+    billing contacts (or a company's shared `billing@` mailbox) with their
+    product account in `metadata.user_id`; invoices copy the customer's
+    email; a refund names only its charge.
   - `support_tickets.csv`: the helpdesk export, requester email and phone.
   - `leads.csv`: CRM leads from forms, events and sales calls: email, phone,
     name, company, sometimes the product `user_id`.

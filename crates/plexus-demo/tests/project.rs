@@ -125,7 +125,14 @@ fn customer_attendee(m: &plexus_connectors::ics::Meeting) -> &plexus_connectors:
 }
 
 /// The Stripe files (`data/stripe/<name>.json`).
-const STRIPE: [&str; 4] = ["customers", "subscriptions", "invoices", "charges"];
+const STRIPE: [&str; 6] = [
+    "customers",
+    "subscriptions",
+    "invoices",
+    "charges",
+    "refunds",
+    "events",
+];
 
 /// Reads a Stripe list object file, checking its envelope; returns its objects.
 fn read_list(root: &Path, name: &str) -> Vec<Value> {
@@ -437,6 +444,40 @@ fn records(p: &Project) -> Vec<Record> {
             &unix(&o["created"]),
             ids,
         );
+    }
+    // A refund names only its charge: its customer is the charge's.
+    let charge_customer: HashMap<&str, &str> = s["charges"]
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().expect("id"),
+                o["customer"].as_str().expect("customer"),
+            )
+        })
+        .collect();
+    for o in &s["refunds"] {
+        let id = o["id"].as_str().expect("id");
+        let charge = o["charge"].as_str().expect("charge");
+        let ids = vec![("stripe_customer_id", charge_customer[charge])];
+        push("stripe", &format!("{id}/refund"), &unix(&o["created"]), ids);
+    }
+    // Plan changes: customer.subscription.updated events.
+    for o in &s["events"] {
+        let sub = &o["data"]["object"];
+        let user = meta_user(sub);
+        let ids = vec![
+            (
+                "stripe_customer_id",
+                sub["customer"].as_str().expect("customer"),
+            ),
+            ("user_id", user.as_str()),
+        ];
+        let key = format!(
+            "{}/subscription_changed/{}",
+            sub["id"].as_str().expect("id"),
+            o["id"].as_str().expect("id")
+        );
+        push("stripe", &key, &unix(&o["created"]), ids);
     }
     let bad_t = bad_keys(&p.json, "support_tickets");
     for r in p.tick.iter().filter(|r| !bad_t.contains(&r["ticket_id"])) {
@@ -921,7 +962,7 @@ fn files_parse_and_counts_match() {
     assert_eq!(rows["identity/never_merge.csv"], p.never.len() as u64);
     assert_eq!(rows["identity/domain_aliases.csv"], p.aliases.len() as u64);
     assert_eq!(rows["ground_truth/records.csv"], p.truth.len() as u64);
-    assert_eq!(s.files.len(), 16);
+    assert_eq!(s.files.len(), 18);
     for (f, n) in &s.files {
         assert_eq!(p.json["rows"][f.to_str().expect("utf8")].as_u64(), Some(*n));
         assert!(*n > 0, "{} is empty", f.display());
@@ -1081,6 +1122,34 @@ fn files_parse_and_counts_match() {
     for o in &st["charges"] {
         assert!(invs.contains(o["invoice"].as_str().expect("invoice")));
         assert!(["succeeded", "failed"].contains(&o["status"].as_str().expect("status")));
+    }
+    // Refunds: of succeeded charges, after them, at most their amount, which the charge
+    // shows as refunded.
+    let charges: HashMap<&str, &Value> = st["charges"]
+        .iter()
+        .map(|o| (o["id"].as_str().expect("id"), o))
+        .collect();
+    assert!(!st["refunds"].is_empty(), "some charges are refunded");
+    for o in &st["refunds"] {
+        assert!(o["id"].as_str().expect("id").starts_with("re_"));
+        assert_eq!(o["object"], "refund");
+        let c = charges[o["charge"].as_str().expect("charge")];
+        assert_eq!(c["status"], "succeeded");
+        assert!(o["created"].as_i64() > c["created"].as_i64());
+        assert_eq!(o["amount"], c["amount_refunded"]);
+        assert!(o["amount"].as_u64() <= c["amount"].as_u64());
+        assert_eq!(o["currency"], c["currency"]);
+    }
+    // Plan changes: the subscription after the change, its items before it.
+    assert!(!st["events"].is_empty(), "some subscriptions change plan");
+    for o in &st["events"] {
+        assert!(o["id"].as_str().expect("id").starts_with("evt_"));
+        assert_eq!(o["object"], "event");
+        assert_eq!(o["type"], "customer.subscription.updated");
+        let sub = &o["data"]["object"];
+        assert!(subs.contains(sub["id"].as_str().expect("id")));
+        assert!(o["data"]["previous_attributes"]["items"]["data"].is_array());
+        assert_ne!(o["data"]["previous_attributes"]["items"], sub["items"]);
     }
     for o in &st["subscriptions"] {
         let items = o["items"]["data"].as_array().expect("items");

@@ -47,6 +47,9 @@ fn base(line: u64, object: &str, id: &str, obj: &Object) -> StripeRecord {
             .filter(|m| !m.is_empty())
             .map(|m| serde_json::Value::Object(m.clone()).to_string()),
         user_id: obj.metadata.as_ref().and_then(metadata_user_id),
+        event_id: None,
+        previous_plan: None,
+        previous_mrr: None,
     }
 }
 
@@ -213,6 +216,106 @@ fn refund(mut rec: StripeRecord, obj: &Object) -> Result<Vec<StripeRecord>, Reje
     Ok(vec![rec])
 }
 
+/// The record an event type gives, by the rules of its `data.object`'s type.
+fn event_record(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "customer.created" => "customer_created",
+        "customer.subscription.created" => "subscription_started",
+        "customer.subscription.deleted" => "subscription_cancelled",
+        "invoice.paid" => "invoice_paid",
+        "invoice.payment_failed" => "payment_failed",
+        "charge.succeeded" => "charge_succeeded",
+        "charge.failed" => "payment_failed",
+        "refund.created" => "refund",
+        _ => return None,
+    })
+}
+
+/// event -> `subscription_changed` for a plan change, the record of `data.object` for
+/// the event types of [`event_record`], nothing for any other.
+fn event(line: u64, evt_id: &str, evt: &Object) -> Result<Vec<StripeRecord>, Reject> {
+    let Some(kind) = evt.kind.as_deref() else {
+        return Err(Reject::new(line, format!("event {evt_id} has no `type`")));
+    };
+    let data = evt.data.as_ref();
+    let Some(object) = data.and_then(|d| d.object.as_deref()) else {
+        return Err(Reject::new(
+            line,
+            format!("event {evt_id} ({kind}) has no `data.object`"),
+        ));
+    };
+    let at = created(line, evt)?;
+    if kind == "customer.subscription.updated" {
+        let before = data.and_then(|d| d.previous_attributes.as_deref());
+        return plan_change(line, evt_id, at, object, before);
+    }
+    let Some(wanted) = event_record(kind) else {
+        return Ok(Vec::new());
+    };
+    let mut records = convert(line, object)?;
+    let Some(i) = records
+        .iter()
+        .position(|r| r.event.as_deref() == Some(wanted))
+        .or_else(|| (!records.is_empty()).then_some(0))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut rec = records.swap_remove(i);
+    if rec.event.as_deref() != Some(wanted) || wanted == "payment_failed" {
+        // The object has moved on since (an invoice paid after it failed): the event
+        // says what happened, and when.
+        rec.event = Some(wanted.to_string());
+        rec.time = at;
+    }
+    rec.event_id = Some(evt_id.to_string());
+    Ok(vec![rec])
+}
+
+/// `customer.subscription.updated` -> `subscription_changed` when its previous
+/// attributes change the items, plan or quantity; nothing otherwise (a renewal, a
+/// status or metadata change).
+fn plan_change(
+    line: u64,
+    evt_id: &str,
+    at: i64,
+    sub: &Object,
+    before: Option<&Object>,
+) -> Result<Vec<StripeRecord>, Reject> {
+    let Some(before) =
+        before.filter(|b| b.items.is_some() || b.plan.is_some() || b.quantity.is_some())
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(id) = sub.id.as_deref().and_then(clean) else {
+        return Err(Reject::new(
+            line,
+            format!("event {evt_id}: the subscription has no `id`"),
+        ));
+    };
+    let mut rec = base(line, "subscription", &id, sub);
+    rec.event = Some("subscription_changed".into());
+    rec.event_id = Some(evt_id.to_string());
+    rec.time = at;
+    rec.subscription_id = Some(id);
+    rec.currency = subscription_currency(sub);
+    let currency = rec.currency.clone().unwrap_or_else(|| "usd".into());
+    rec.mrr = mrr(sub, &currency);
+    rec.plan = plan_name(sub);
+    let mut old = sub.clone();
+    if let Some(items) = &before.items {
+        old.items = Some(items.clone());
+    }
+    if let Some(plan) = &before.plan {
+        old.plan = Some(plan.clone());
+    }
+    if let Some(q) = before.quantity {
+        old.quantity = Some(q);
+    }
+    rec.previous_mrr = mrr(&old, &currency);
+    rec.previous_plan = plan_name(&old);
+    Ok(vec![rec])
+}
+
 /// Converts one parsed object (starting at `line`) into its records.
 pub(crate) fn convert(line: u64, obj: &Object) -> Result<Vec<StripeRecord>, Reject> {
     let Some(object) = obj.object.as_deref() else {
@@ -231,10 +334,11 @@ pub(crate) fn convert(line: u64, obj: &Object) -> Result<Vec<StripeRecord>, Reje
         "charge" => charge(rec, obj),
         "subscription" => subscription(rec, obj),
         "refund" => refund(rec, obj),
+        "event" => event(line, &id, obj),
         other => Err(Reject::new(
             line,
             format!(
-                "unsupported object type {other}: expected customer, invoice, charge, subscription or refund"
+                "unsupported object type {other}: expected customer, invoice, charge, subscription, refund or event"
             ),
         )),
     }
@@ -381,6 +485,74 @@ mod tests {
         super::super::link_refunds(&mut [&mut charge, &mut refund]);
         assert_eq!(refund.customer_id.as_deref(), Some("cus_9"));
         assert_eq!(refund.email.as_deref(), Some("b@x.com"));
+    }
+
+    const SUB_NOW: &str = r#"{"id":"sub_1","object":"subscription","created":100,"status":"active","customer":"cus_1","currency":"usd",
+        "items":{"object":"list","data":[{"quantity":8,"price":{"nickname":"Pro (monthly)","unit_amount":1500,"currency":"usd","recurring":{"interval":"month","interval_count":1}}}]}}"#;
+
+    #[test]
+    fn plan_changes_come_from_subscription_updated_events() {
+        let evt = format!(
+            r#"{{"id":"evt_9","object":"event","type":"customer.subscription.updated","created":500,
+            "data":{{"object":{SUB_NOW},"previous_attributes":{{"items":{{"object":"list","data":[{{"quantity":5,"price":{{"nickname":"Pro (monthly)","unit_amount":1500,"currency":"usd","recurring":{{"interval":"month","interval_count":1}}}}}}]}}}}}}}}"#
+        );
+        let r = one(&evt);
+        assert_eq!(r.event.as_deref(), Some("subscription_changed"));
+        assert_eq!(r.key(), "sub_1/subscription_changed/evt_9");
+        assert_eq!(r.time, 500_000_000);
+        assert_eq!((r.mrr, r.previous_mrr), (Some(120.0), Some(75.0)));
+        assert_eq!(r.plan.as_deref(), Some("Pro (monthly)"));
+        assert_eq!(r.previous_plan.as_deref(), Some("Pro (monthly)"));
+        assert_eq!(r.customer_id.as_deref(), Some("cus_1"));
+        assert_eq!(r.subscription_id.as_deref(), Some("sub_1"));
+        // A legacy plan swap.
+        let evt = r#"{"id":"evt_8","object":"event","type":"customer.subscription.updated","created":500,
+            "data":{"object":{"id":"sub_2","object":"subscription","quantity":1,"plan":{"nickname":"Gold","amount":9900,"interval":"month"}},
+                    "previous_attributes":{"plan":{"nickname":"Silver","amount":4900,"interval":"month"}}}}"#;
+        let r = one(evt);
+        assert_eq!(r.previous_plan.as_deref(), Some("Silver"));
+        assert_eq!((r.previous_mrr, r.mrr), (Some(49.0), Some(99.0)));
+        // A renewal or a status change states no fact.
+        let renewal = format!(
+            r#"{{"id":"evt_7","object":"event","type":"customer.subscription.updated","created":500,
+            "data":{{"object":{SUB_NOW},"previous_attributes":{{"current_period_start":1,"status":"trialing"}}}}}}"#
+        );
+        assert_eq!(records(&renewal).expect("ok"), vec![]);
+    }
+
+    #[test]
+    fn other_events_give_their_objects_records() {
+        let paid = one(
+            r#"{"id":"evt_1","object":"event","type":"invoice.paid","created":170,
+            "data":{"object":{"id":"in_1","object":"invoice","created":100,"status":"paid","amount_paid":2000,"currency":"usd","customer":"cus_1","status_transitions":{"paid_at":160}}}}"#,
+        );
+        assert_eq!(paid.key(), "in_1/invoice_paid");
+        assert_eq!(paid.time, 160_000_000);
+        assert_eq!(paid.event_id.as_deref(), Some("evt_1"));
+        // The invoice was paid later, but the event says a payment failed, then.
+        let failed = one(
+            r#"{"id":"evt_2","object":"event","type":"invoice.payment_failed","created":130,
+            "data":{"object":{"id":"in_1","object":"invoice","created":100,"status":"paid","amount_paid":2000,"amount_due":2000,"currency":"usd","customer":"cus_1"}}}"#,
+        );
+        assert_eq!(failed.key(), "in_1/payment_failed");
+        assert_eq!(failed.time, 130_000_000);
+        let cancelled = one(&format!(
+            r#"{{"id":"evt_3","object":"event","type":"customer.subscription.deleted","created":900,"data":{{"object":{}}}}}"#,
+            SUB_NOW.replace(
+                r#""status":"active""#,
+                r#""status":"canceled","canceled_at":880"#
+            )
+        ));
+        assert_eq!(cancelled.key(), "sub_1/subscription_cancelled");
+        assert_eq!(cancelled.time, 880_000_000);
+        let none = records(
+            r#"{"id":"evt_4","object":"event","type":"invoice.finalized","created":1,"data":{"object":{"id":"in_1","object":"invoice","created":1}}}"#,
+        )
+        .expect("ok");
+        assert!(none.is_empty());
+        let bad = records(r#"{"id":"evt_5","object":"event","type":"invoice.paid","created":1}"#)
+            .unwrap_err();
+        assert!(bad.reason.contains("`data.object`"), "{}", bad.reason);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! A file is one of: a Stripe list object (`{"object":"list","data":[...]}`,
 //! as returned by the list endpoints), a JSON array of objects, a single
 //! object, or NDJSON (one object per line). Supported objects are
-//! `customer`, `invoice`, `charge`, `subscription` and `refund`, shaped as in
-//! Stripe's API reference; other types are rejected.
+//! `customer`, `invoice`, `charge`, `subscription`, `refund` and `event`
+//! (from `/v1/events` or a webhook endpoint), shaped as in Stripe's API
+//! reference; other types are rejected.
 //!
 //! Events emitted (`StripeRecord::event`):
 //! - customer: `customer_created` at `created`.
@@ -17,9 +18,22 @@
 //! - subscription: `subscription_started` at `start_date` (else `created`),
 //!   plus `subscription_cancelled` at `canceled_at` (else `ended_at`) when
 //!   either is set or the status is `canceled`. Both carry `mrr` and `plan`.
-//!   Plan changes are not emitted: a subscription object only shows its
-//!   current items, not their history.
+//!   A subscription object only shows its current items, not their history:
+//!   plan changes come from events.
 //! - refund: `refund` with its amount.
+//! - event: `customer.subscription.updated` whose `previous_attributes`
+//!   change `items`, `plan` or `quantity` gives `subscription_changed` at the
+//!   event's `created`, with the plan and MRR after it (from `data.object`)
+//!   and before it (`previous_plan`, `previous_mrr`: `data.object` with the
+//!   previous attributes put back). These event types give the record their
+//!   `data.object` gives by the rules above (with the same key, so an event
+//!   and the object export it duplicates are one fact): `customer.created`,
+//!   `customer.subscription.created` (`subscription_started`),
+//!   `customer.subscription.deleted` (`subscription_cancelled`),
+//!   `invoice.paid`, `invoice.payment_failed` (at the event's time),
+//!   `charge.succeeded`, `charge.failed` and `refund.created`. Any other event
+//!   (renewals, `invoice.finalized`, `payment_intent.*`, ...) states no
+//!   timeline fact and gives no record, as a cancelled meeting in `ics` does.
 //!
 //! Every object's `metadata` is kept as JSON text, and `metadata.user_id`
 //! (else `metadata.userId`), the usual place for the application's own user
@@ -84,9 +98,28 @@ pub struct StripeRecord {
     /// The object's `metadata` (your own key-value pairs) as JSON text,
     /// `None` when absent or empty.
     pub metadata: Option<String>,
+    /// The Stripe event (`evt_...`) the record was read from, if any.
+    pub event_id: Option<String>,
+    /// A plan change's plan before it.
+    pub previous_plan: Option<String>,
+    /// A plan change's MRR before it, in major units.
+    pub previous_mrr: Option<f64>,
     /// Your application's user id, from `metadata.user_id` (else
     /// `metadata.userId`), a string or a number.
     pub user_id: Option<String>,
+}
+
+impl StripeRecord {
+    /// The record's key, unique in an export: `id/event` (`cus_1/customer_created`), and
+    /// for a plan change also its event (`sub_1/subscription_changed/evt_9`), since a
+    /// subscription changes many times.
+    pub fn key(&self) -> String {
+        let event = self.event.as_deref().unwrap_or(self.object.as_str());
+        match (&self.event_id, event) {
+            (Some(evt), "subscription_changed") => format!("{}/{event}/{evt}", self.id),
+            _ => format!("{}/{event}", self.id),
+        }
+    }
 }
 
 /// A charge's customer: id, email, name.

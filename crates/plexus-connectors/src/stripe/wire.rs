@@ -115,7 +115,7 @@ pub(crate) struct InvoiceParent {
 }
 
 /// Any supported Stripe object: the union of the fields of customer,
-/// invoice, charge, subscription and refund that the records use.
+/// invoice, charge, subscription, refund and event that the records use.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Object {
     pub object: Option<String>,
@@ -151,6 +151,19 @@ pub(crate) struct Object {
     pub reason: Option<String>,
     pub charge: Option<IdRef>,
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// An event's type (`customer.subscription.updated`, ...).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// An event's payload.
+    pub data: Option<EventData>,
+}
+
+/// `data` of a Stripe event (`/v1/events`): the object as it is after the event, and for
+/// `*.updated` events the values its changed fields had before.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct EventData {
+    pub object: Option<Box<Object>>,
+    pub previous_attributes: Option<Box<Object>>,
 }
 
 /// The envelope of a whole file that is one JSON object: either a Stripe

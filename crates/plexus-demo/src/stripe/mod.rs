@@ -1,10 +1,20 @@
 //! `data/stripe/*.json`: the billing system as Stripe's API lists it: one
 //! list object per file (`{"object":"list","data":[...],"has_more":false,
 //! "url":"/v1/customers"}`, newest first, one object per line) of
-//! `customers`, `subscriptions`, `invoices` and `charges`, shaped as in
-//! Stripe's API reference (<https://docs.stripe.com/api>): ids `cus_...`,
-//! `sub_...`, `in_...`, `ch_...`, `created` in Unix seconds, amounts in
-//! minor units, lower-case currencies.
+//! `customers`, `subscriptions`, `invoices`, `charges`, `refunds` and
+//! `events`, shaped as in Stripe's API reference
+//! (<https://docs.stripe.com/api>): ids `cus_...`, `sub_...`, `in_...`,
+//! `ch_...`, `re_...`, `evt_...`, `created` in Unix seconds, amounts in minor
+//! units, lower-case currencies.
+//!
+//! Plan changes: a third of the company subscriptions on Pro started on
+//! Starter and upgraded, and two in five Enterprise ones grew their seats;
+//! invoices before the change bill the old price, and `events.json` holds one
+//! `customer.subscription.updated` event per change (the items before it in
+//! `previous_attributes`), which the connector reads as
+//! `subscription_changed`. About 2% of succeeded charges are refunded (in
+//! full, or half) within ten days: the charge's `amount_refunded` says so,
+//! and `refunds.json` names the charge only.
 //!
 //! Companies on paid plans subscribe (monthly, or yearly for 15%) with a
 //! billing contact as the Stripe customer: the contact's name, their work
@@ -37,15 +47,16 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::DemoError;
-use crate::rng::stream;
+use crate::rng::{chance, stream};
 use crate::segment::mix;
 use crate::sources::{BadKeys, Traps, Written, company_domain, written_email};
 use crate::text::{Messiness, typed_email};
+use crate::time::{DAY, END};
 use crate::truth::{Id, Truth};
 use crate::words::{FIRST_NAMES, LAST_NAMES};
 use crate::world::{Addr, FIRST_USER_ID, NONE, World};
 use json::{Ids, ListOut, Obj};
-use plan::{Billing, Customer, addr_index, plan};
+use plan::{Billing, Customer, Price, addr_index, plan};
 
 pub(crate) use plan::Subscription;
 
@@ -173,6 +184,7 @@ pub(crate) fn stripe(
 ) -> Result<(Vec<Written>, BadKeys, Vec<Subscription>), DemoError> {
     let mut rng = stream(seed, 3);
     let mut plan = plan(&mut rng, world);
+    plan::plan_changes(&mut stream(seed, 11), &mut plan);
     let mut w = Writer {
         world,
         ids: Ids {
@@ -211,7 +223,7 @@ pub(crate) fn stripe(
         .map(|k| w.ids.make("sub_", 2, k, 24))
         .collect();
 
-    let mut files = Vec::with_capacity(4);
+    let mut files = Vec::with_capacity(6);
     files.push(customers(
         root,
         &mut w,
@@ -231,7 +243,11 @@ pub(crate) fn stripe(
         (truth, &cids),
     )?;
     files.push(invoices);
-    files.push(charges(root, &mut w, &plan, (truth, &cids))?);
+    let (charges, refund_list) =
+        charges(root, &mut w, &plan, &mut stream(seed, 12), (truth, &cids))?;
+    files.push(charges);
+    files.push(refunds(root, &mut w, &plan, refund_list, (truth, &cids))?);
+    files.push(events(root, &mut w, &plan, (truth, &cids))?);
     Ok((files, bad, plan.contacts))
 }
 
@@ -292,6 +308,87 @@ fn customers(
     out.finish()
 }
 
+/// The `items` list object of subscription `i` at price `price`.
+fn items_json(w: &Writer<'_>, i: usize, price: Price) -> String {
+    let (list, n) = price.items();
+    let interval = if price.annual { "year" } else { "month" };
+    let currency = price.currency();
+    let mut items = Vec::with_capacity(512);
+    items.extend_from_slice(b"{\"object\":\"list\",\"data\":[");
+    for (k, &(product, unit, quantity)) in list[..n].iter().enumerate() {
+        if k > 0 {
+            items.push(b',');
+        }
+        let item_id = w.ids.make("si_", 3, (i * 2 + k) as u64, 14);
+        // One price per product, interval and currency.
+        // Product names differ in length: it names the product.
+        let pkey =
+            (product.len() as u64) << 8 | u64::from(price.annual) << 1 | u64::from(price.eur);
+        let price_id = w.ids.make("price_", 4, pkey, 24);
+        let product_id = w.ids.make("prod_", 5, product.len() as u64, 14);
+        let nickname = format!(
+            "{product} ({})",
+            if price.annual { "yearly" } else { "monthly" }
+        );
+        let mut o = Obj::new(&mut items, true);
+        o.str("id", &item_id).str("object", "subscription_item");
+        let p = o.key("price");
+        let mut pr = Obj::new(p, true);
+        pr.str("id", &price_id)
+            .str("object", "price")
+            .str("currency", currency)
+            .str("nickname", &nickname)
+            .str("product", &product_id)
+            .raw(
+                "recurring",
+                &format!("{{\"interval\":\"{interval}\",\"interval_count\":1}}"),
+            )
+            .str("type", "recurring")
+            .num("unit_amount", unit);
+        pr.end();
+        o.num("quantity", quantity);
+        o.end();
+    }
+    items.extend_from_slice(b"],\"has_more\":false,\"url\":\"/v1/subscription_items?subscription=");
+    items.extend_from_slice(w.subs[i].as_bytes());
+    items.extend_from_slice(b"\"}");
+    String::from_utf8_lossy(&items).into_owned()
+}
+
+/// Writes subscription `i` into `buf` as it is at `t` (its current items; cancelled
+/// only once `t` is past the cancellation).
+fn subscription_json(w: &Writer<'_>, plan: &Billing, i: usize, t: i64, buf: &mut Vec<u8>) {
+    let s = &plan.subs[i];
+    let c = &plan.customers[s.customer as usize];
+    let items = items_json(w, i, s.price);
+    let meta = w.metadata(c);
+    let canceled = s.canceled.filter(|&at| at <= t);
+    let status = if canceled.is_some() {
+        "canceled"
+    } else {
+        "active"
+    };
+    let mut o = Obj::new(buf, false);
+    o.str("id", &w.subs[i])
+        .str("object", "subscription")
+        .time("billing_cycle_anchor", s.start)
+        .raw("cancel_at_period_end", "false")
+        .opt_time("canceled_at", canceled)
+        .str("collection_method", "charge_automatically")
+        .time("created", s.start)
+        .str("currency", s.price.currency())
+        .time("current_period_end", s.last + s.period)
+        .time("current_period_start", s.last)
+        .str("customer", &w.cus[s.customer as usize])
+        .opt_time("ended_at", canceled)
+        .raw("items", &items)
+        .raw("livemode", "false")
+        .raw("metadata", &meta)
+        .time("start_date", s.start)
+        .str("status", status);
+    o.end();
+}
+
 /// `subscriptions.json`, newest first.
 fn subscriptions(
     root: &Path,
@@ -302,83 +399,12 @@ fn subscriptions(
     let mut order: Vec<usize> = (0..plan.subs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse((plan.subs[i].start, i)));
     let mut out = ListOut::create(root, "subscriptions", "/v1/subscriptions", order.len())?;
-    let mut items = Vec::with_capacity(512);
+    let mut buf = std::mem::take(&mut w.buf);
     for i in order {
         let s = &plan.subs[i];
         let c = &plan.customers[s.customer as usize];
-        let (list, n) = s.price.items();
-        let interval = if s.price.annual { "year" } else { "month" };
-        let currency = s.price.currency();
-        items.clear();
-        items.extend_from_slice(b"{\"object\":\"list\",\"data\":[");
-        for (k, &(product, unit, quantity)) in list[..n].iter().enumerate() {
-            if k > 0 {
-                items.push(b',');
-            }
-            let item_id = w.ids.make("si_", 3, (i * 2 + k) as u64, 14);
-            // One price per product, interval and currency.
-            // Product names differ in length: it names the product.
-            let pkey = (product.len() as u64) << 8
-                | u64::from(s.price.annual) << 1
-                | u64::from(s.price.eur);
-            let price_id = w.ids.make("price_", 4, pkey, 24);
-            let product_id = w.ids.make("prod_", 5, product.len() as u64, 14);
-            let nickname = format!(
-                "{product} ({})",
-                if s.price.annual { "yearly" } else { "monthly" }
-            );
-            let mut o = Obj::new(&mut items, true);
-            o.str("id", &item_id).str("object", "subscription_item");
-            let p = o.key("price");
-            let mut price = Obj::new(p, true);
-            price
-                .str("id", &price_id)
-                .str("object", "price")
-                .str("currency", currency)
-                .str("nickname", &nickname)
-                .str("product", &product_id)
-                .raw(
-                    "recurring",
-                    &format!("{{\"interval\":\"{interval}\",\"interval_count\":1}}"),
-                )
-                .str("type", "recurring")
-                .num("unit_amount", unit);
-            price.end();
-            o.num("quantity", quantity);
-            o.end();
-        }
-        items.extend_from_slice(
-            b"],\"has_more\":false,\"url\":\"/v1/subscription_items?subscription=",
-        );
-        items.extend_from_slice(w.subs[i].as_bytes());
-        items.extend_from_slice(b"\"}");
-        let items_json = String::from_utf8_lossy(&items).into_owned();
-        let meta = w.metadata(c);
-        let status = if s.canceled.is_some() {
-            "canceled"
-        } else {
-            "active"
-        };
-        let mut o = Obj::new(&mut w.buf, false);
-        o.str("id", &w.subs[i])
-            .str("object", "subscription")
-            .time("billing_cycle_anchor", s.start)
-            .raw("cancel_at_period_end", "false")
-            .opt_time("canceled_at", s.canceled)
-            .str("collection_method", "charge_automatically")
-            .time("created", s.start)
-            .str("currency", currency)
-            .time("current_period_end", s.last + s.period)
-            .time("current_period_start", s.last)
-            .str("customer", &w.cus[s.customer as usize])
-            .opt_time("ended_at", s.canceled)
-            .raw("items", &items_json)
-            .raw("livemode", "false")
-            .raw("metadata", &meta)
-            .time("start_date", s.start)
-            .str("status", status);
-        o.end();
-        out.push(&mut w.buf)?;
+        subscription_json(w, plan, i, i64::MAX, &mut buf);
+        out.push(&mut buf)?;
         let ids = ids_of(c, cids[s.customer as usize], None, true);
         let id = w.subs[i].clone();
         w.truth(truth, (&id, "subscription_started"), c.person, &ids)?;
@@ -386,6 +412,57 @@ fn subscriptions(
             w.truth(truth, (&id, "subscription_cancelled"), c.person, &ids)?;
         }
     }
+    w.buf = buf;
+    out.finish()
+}
+
+/// `events.json`, newest first: a `customer.subscription.updated` event (as
+/// `/v1/events` lists them) for each plan change, the subscription after it in
+/// `data.object` and its items before it in `data.previous_attributes`.
+fn events(
+    root: &Path,
+    w: &mut Writer<'_>,
+    plan: &Billing,
+    (truth, cids): (&mut Truth, &[Id]),
+) -> Result<Written, DemoError> {
+    let mut order: Vec<(i64, usize)> = plan
+        .subs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((s.change?.at, i)))
+        .collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let mut out = ListOut::create(root, "events", "/v1/events", order.len())?;
+    let mut sub = Vec::with_capacity(2048);
+    let mut buf = std::mem::take(&mut w.buf);
+    for (at, i) in order {
+        let s = &plan.subs[i];
+        let Some(change) = s.change else { continue };
+        let c = &plan.customers[s.customer as usize];
+        subscription_json(w, plan, i, at, &mut sub);
+        let before = items_json(w, i, change.before);
+        let evt = w.ids.make("evt_", 9, i as u64, 24);
+        let mut o = Obj::new(&mut buf, false);
+        o.str("id", &evt)
+            .str("object", "event")
+            .str("api_version", "2024-06-20")
+            .time("created", at);
+        let d = o.key("data");
+        let mut data = Obj::new(d, true);
+        data.raw("object", &String::from_utf8_lossy(&sub))
+            .raw("previous_attributes", &format!("{{\"items\":{before}}}"));
+        data.end();
+        o.raw("livemode", "false")
+            .num("pending_webhooks", 0)
+            .raw("request", "{\"id\":null,\"idempotency_key\":null}")
+            .str("type", "customer.subscription.updated");
+        o.end();
+        out.push(&mut buf)?;
+        let ids = ids_of(c, cids[s.customer as usize], None, true);
+        let key = format!("{}/subscription_changed/{evt}", w.subs[i]);
+        truth.record(SOURCE, &key, c.person, &ids)?;
+    }
+    w.buf = buf;
     out.finish()
 }
 
@@ -431,7 +508,7 @@ fn invoices(
         let ci = s.customer as usize;
         let c = &plan.customers[ci];
         let id = w.ids.make("in_", 6, k as u64, 24);
-        let amount = s.price.amount();
+        let amount = s.price_at(inv.t).amount();
         let (status, paid_at, attempts) = match inv.failed {
             None => ("paid", Some(inv.t), 1),
             Some(Some(retry)) => ("paid", Some(retry), 2),
@@ -510,8 +587,8 @@ fn bad_copy(w: &mut Writer<'_>, plan: &Billing, email: &str, of: usize, n: usize
     let mut o = Obj::new(&mut w.buf, false);
     o.str("id", &id)
         .str("object", "invoice")
-        .num("amount_due", s.price.amount())
-        .num("amount_paid", s.price.amount())
+        .num("amount_due", s.price_at(inv.t).amount())
+        .num("amount_paid", s.price_at(inv.t).amount())
         .time("created", inv.t)
         .str("currency", s.price.currency())
         .str("customer", &w.cus[s.customer as usize])
@@ -530,13 +607,28 @@ fn bad_copy(w: &mut Writer<'_>, plan: &Billing, email: &str, of: usize, n: usize
     id
 }
 
-/// `charges.json`, newest first: one per payment attempt.
+/// A refund of a succeeded charge.
+struct Refund {
+    /// When it was issued.
+    t: i64,
+    /// The refunded charge's invoice (index into [`Billing::invoices`]).
+    invoice: u32,
+    /// The charge's id.
+    charge: String,
+    /// Amount refunded, minor units.
+    amount: u64,
+}
+
+/// `charges.json`, newest first: one per payment attempt. About 2% of succeeded
+/// charges are refunded (in full or half) a few days later, decided by `refund_rng`;
+/// returns those refunds too.
 fn charges(
     root: &Path,
     w: &mut Writer<'_>,
     plan: &Billing,
+    refund_rng: &mut ChaCha8Rng,
     (truth, cids): (&mut Truth, &[Id]),
-) -> Result<Written, DemoError> {
+) -> Result<(Written, Vec<Refund>), DemoError> {
     // (time, invoice, succeeded)
     let mut list: Vec<(i64, u32, bool)> = Vec::with_capacity(plan.invoices.len() + 64);
     for (k, inv) in plan.invoices.iter().enumerate() {
@@ -553,13 +645,36 @@ fn charges(
     list.sort_unstable_by_key(|&(t, k, ok)| std::cmp::Reverse((t, k, ok)));
     let world = w.world;
     let mut out = ListOut::create(root, "charges", "/v1/charges", list.len())?;
-    for &(t, k, ok) in &list {
+    // Refunds, decided oldest first: when, and whether in full.
+    let mut refunded: Vec<Option<(i64, bool)>> = vec![None; list.len()];
+    for (n, &(t, _, ok)) in list.iter().enumerate().rev() {
+        if ok && chance(refund_rng, 0.02) {
+            let at = t + refund_rng.random_range(DAY..10 * DAY);
+            let full = chance(refund_rng, 0.7);
+            refunded[n] = (at <= END).then_some((at, full));
+        }
+    }
+    let mut refunds = Vec::new();
+    for (n, &(t, k, ok)) in list.iter().enumerate() {
         let inv = &plan.invoices[k as usize];
         let s = &plan.subs[inv.sub as usize];
         let ci = s.customer as usize;
         let c = &plan.customers[ci];
         let id = w.ids.make("ch_", 8, u64::from(k) << 1 | u64::from(ok), 24);
-        let amount = s.price.amount();
+        let amount = s.price_at(inv.t).amount();
+        let refund = match refunded[n] {
+            None => 0,
+            Some((_, true)) => amount,
+            Some((_, false)) => amount / 2,
+        };
+        if let Some((at, _)) = refunded[n] {
+            refunds.push(Refund {
+                t: at,
+                invoice: k,
+                charge: id.clone(),
+                amount: refund,
+            });
+        }
         let card = mix(w.ids.salt ^ 0xCA4D ^ ci as u64);
         let brand = ["visa", "mastercard", "amex", "visa"][(card % 4) as usize];
         let last4 = format!("{:04}", (card >> 8) % 10_000);
@@ -569,7 +684,7 @@ fn charges(
             .str("object", "charge")
             .num("amount", amount)
             .num("amount_captured", if ok { amount } else { 0 })
-            .num("amount_refunded", 0);
+            .num("amount_refunded", refund);
         let bd = o.key("billing_details");
         let mut b = Obj::new(bd, true);
         b.raw("email", "null")
@@ -603,7 +718,7 @@ fn charges(
                 ),
             )
             .raw("receipt_email", "null")
-            .raw("refunded", "false")
+            .raw("refunded", if refund == amount { "true" } else { "false" })
             .str("status", if ok { "succeeded" } else { "failed" });
         o.end();
         out.push(&mut w.buf)?;
@@ -614,6 +729,43 @@ fn charges(
         };
         let ids = ids_of(c, cids[ci], None, false);
         w.truth(truth, (&id, event), c.person, &ids)?;
+    }
+    Ok((out.finish()?, refunds))
+}
+
+/// `refunds.json`, newest first. A refund names its charge, not its customer: the
+/// connector takes the customer from the charge.
+fn refunds(
+    root: &Path,
+    w: &mut Writer<'_>,
+    plan: &Billing,
+    mut list: Vec<Refund>,
+    (truth, cids): (&mut Truth, &[Id]),
+) -> Result<Written, DemoError> {
+    list.sort_by(|a, b| (b.t, &b.charge).cmp(&(a.t, &a.charge)));
+    let mut out = ListOut::create(root, "refunds", "/v1/refunds", list.len())?;
+    for (n, r) in list.iter().enumerate() {
+        let inv = &plan.invoices[r.invoice as usize];
+        let s = &plan.subs[inv.sub as usize];
+        let c = &plan.customers[s.customer as usize];
+        let id = w.ids.make("re_", 10, n as u64, 24);
+        let mut o = Obj::new(&mut w.buf, false);
+        o.str("id", &id)
+            .str("object", "refund")
+            .num("amount", r.amount)
+            .raw("balance_transaction", "null")
+            .str("charge", &r.charge)
+            .time("created", r.t)
+            .str("currency", s.price.currency())
+            .raw("metadata", "{}")
+            .raw("payment_intent", "null")
+            .str("reason", "requested_by_customer")
+            .raw("receipt_number", "null")
+            .str("status", "succeeded");
+        o.end();
+        out.push(&mut w.buf)?;
+        let ids = ids_of(c, cids[s.customer as usize], None, false);
+        w.truth(truth, (&id, "refund"), c.person, &ids)?;
     }
     out.finish()
 }

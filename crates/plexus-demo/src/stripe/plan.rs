@@ -104,6 +104,27 @@ pub(super) struct Sub {
     pub(super) period: i64,
     /// Cancellation time, if cancelled.
     pub(super) canceled: Option<i64>,
+    /// A plan change (an upgrade, more seats), if any: `price` is in force from then on.
+    pub(super) change: Option<Change>,
+}
+
+/// A subscription's plan change.
+#[derive(Clone, Copy)]
+pub(super) struct Change {
+    /// When it took effect.
+    pub(super) at: i64,
+    /// The price before it.
+    pub(super) before: Price,
+}
+
+impl Sub {
+    /// The price in force at `t`.
+    pub(super) fn price_at(&self, t: i64) -> Price {
+        match self.change {
+            Some(c) if t < c.at => c.before,
+            _ => self.price,
+        }
+    }
 }
 
 /// One invoice: its time, subscription, the address of its customer then,
@@ -194,6 +215,7 @@ pub(super) fn subscribe(
         last: first_at,
         period,
         canceled: None,
+        change: None,
     });
     let mut t = start;
     let mut first = true;
@@ -375,6 +397,34 @@ pub(super) fn plan(rng: &mut ChaCha8Rng, world: &World) -> Billing {
         subscribe(rng, world, &mut plan, payer, (start, stop, 30 * DAY), price);
     }
     plan
+}
+
+/// Plans the subscriptions' plan changes (from its own random stream, so the rest of
+/// the billing stays as it was): a third of the company subscriptions on Pro that run
+/// at least 90 days started on Starter and upgraded; two in five Enterprise ones grew by
+/// half their seats. Each change falls at least 30 days after the start and before the
+/// end.
+pub(super) fn plan_changes(rng: &mut ChaCha8Rng, plan: &mut Billing) {
+    for s in &mut plan.subs {
+        let end = s.canceled.unwrap_or(END);
+        if end - s.start < 90 * DAY {
+            continue;
+        }
+        let before = match s.price.plan {
+            Some(Plan::Pro) if chance(rng, 0.33) => Price {
+                plan: Some(Plan::Starter),
+                ..s.price
+            },
+            Some(Plan::Enterprise) if s.price.seats >= 3 && chance(rng, 0.4) => Price {
+                seats: s.price.seats * 2 / 3,
+                ..s.price
+            },
+            _ => continue,
+        };
+        let day = between(rng, s.start + 30 * DAY, end - 30 * DAY);
+        let at = business_hours(rng, day).min(END);
+        s.change = Some(Change { at, before });
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringArray, StringBuilder,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, StringBuilder,
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
@@ -246,6 +246,9 @@ fn columns(kind: SourceKind) -> &'static [(&'static str, Kind)] {
             ("plan", Text),
             ("user_id", Text),
             ("metadata", Json),
+            ("previous_plan", Text),
+            ("previous_mrr", Float),
+            ("event_id", Text),
         ],
         SourceKind::Segment => &[
             ("key", Text),
@@ -297,7 +300,9 @@ enum Value {
 /// Column builders for one batch.
 struct Batch {
     kinds: Vec<Kind>,
-    text: Vec<Vec<Option<String>>>,
+    /// Text and JSON columns, copied in as they come (the record's strings are dropped
+    /// at once, not kept until the batch is full).
+    text: Vec<StringBuilder>,
     num: Vec<Vec<Option<i64>>>,
     float: Vec<Vec<Option<f64>>>,
     bool: Vec<Vec<Option<bool>>>,
@@ -311,7 +316,7 @@ impl Batch {
         let n = kinds.len();
         Batch {
             kinds,
-            text: (0..n).map(|_| Vec::new()).collect(),
+            text: (0..n).map(|_| StringBuilder::new()).collect(),
             num: (0..n).map(|_| Vec::new()).collect(),
             float: (0..n).map(|_| Vec::new()).collect(),
             bool: (0..n).map(|_| Vec::new()).collect(),
@@ -326,7 +331,7 @@ impl Batch {
         debug_assert_eq!(values.len(), self.kinds.len());
         for (i, v) in values.into_iter().enumerate() {
             match v {
-                Value::Text(x) => self.text[i].push(x),
+                Value::Text(x) => self.text[i].append_option(x),
                 Value::Time(x) | Value::Int(x) => self.num[i].push(x),
                 Value::Float(x) => self.float[i].push(x),
                 Value::Bool(x) => self.bool[i].push(x),
@@ -353,9 +358,7 @@ impl Batch {
             .enumerate()
             .map(|(i, k)| -> ArrayRef {
                 match k {
-                    Kind::Text | Kind::Json => {
-                        Arc::new(StringArray::from(std::mem::take(&mut self.text[i])))
-                    }
+                    Kind::Text | Kind::Json => Arc::new(self.text[i].finish()),
                     Kind::Time => Arc::new(
                         TimestampMicrosecondArray::from(std::mem::take(&mut self.num[i]))
                             .with_timezone("UTC"),
@@ -561,13 +564,8 @@ fn meeting_values(m: &ics::Meeting) -> Vec<Value> {
 }
 
 fn stripe_values(r: &stripe::StripeRecord) -> Vec<Value> {
-    let key = format!(
-        "{}/{}",
-        r.id,
-        r.event.as_deref().unwrap_or(r.object.as_str())
-    );
     vec![
-        Value::Text(Some(key)),
+        Value::Text(Some(r.key())),
         Value::Text(Some(r.object.clone())),
         Value::Text(Some(r.id.clone())),
         Value::Text(r.event.clone()),
@@ -585,6 +583,9 @@ fn stripe_values(r: &stripe::StripeRecord) -> Vec<Value> {
         Value::Text(r.plan.clone()),
         Value::Text(r.user_id.clone()),
         Value::Text(r.metadata.clone()),
+        Value::Text(r.previous_plan.clone()),
+        Value::Float(r.previous_mrr),
+        Value::Text(r.event_id.clone()),
     ]
 }
 
