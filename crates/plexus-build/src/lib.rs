@@ -223,15 +223,25 @@ fn raw_table(source: &str) -> String {
 /// schemas), and the cursors of the incremental ones.
 type Loaded = (Vec<(String, SchemaRef)>, Vec<plexus_ingest::CursorState>);
 
+/// How the sources are read: the options of the run, and which sources' raw rows the
+/// models read.
+struct Reading<'a> {
+    open: plexus_ingest::OpenOptions,
+    read_by_models: &'a [&'a str],
+}
+
 /// Streams every source, batch by batch, through its mapping into `collected` and `sink`.
 /// The raw rows of sources some model reads (`read_by_models`) are kept in the sink too.
 /// Returns the sources whose raw rows were kept, with their schemas.
 async fn load_sources(
     project: &Project,
+    Reading {
+        open,
+        read_by_models,
+    }: Reading<'_>,
     ctx: &SessionContext,
     collected: &mut Collected,
     sink: &mut StagingSink<'_>,
-    read_by_models: &[&str],
     observer: &dyn Observer,
     clock: &mut Clock,
 ) -> Result<Loaded, BuildError> {
@@ -242,7 +252,7 @@ async fn load_sources(
     let mut cursors = Vec::new();
     for source in sources {
         observer.working_on(&source.name.value);
-        let reader = match plexus_ingest::open_source(project, source) {
+        let reader = match plexus_ingest::open_source_with(project, source, open) {
             Ok(r) => r,
             Err(e) => {
                 let d = e.diagnostics();
@@ -336,6 +346,7 @@ fn cursors_batch(cursors: &[plexus_ingest::CursorState]) -> RecordBatch {
         Field::new("value", DataType::Utf8, true),
         Field::new("rows_read", DataType::Int64, false),
         Field::new("rows_kept", DataType::Int64, false),
+        Field::new("rows_deleted", DataType::Int64, false),
         Field::new("full_load", DataType::Boolean, false),
         Field::new("definition", DataType::Utf8, false),
     ]));
@@ -352,6 +363,9 @@ fn cursors_batch(cursors: &[plexus_ingest::CursorState]) -> RecordBatch {
         Arc::new(Int64Array::from_iter_values(
             cursors.iter().map(|c| c.kept as i64),
         )),
+        Arc::new(Int64Array::from_iter_values(
+            cursors.iter().map(|c| c.deleted as i64),
+        )),
         Arc::new(
             cursors
                 .iter()
@@ -363,9 +377,25 @@ fn cursors_batch(cursors: &[plexus_ingest::CursorState]) -> RecordBatch {
     RecordBatch::try_new(schema, columns).expect("cursor columns match their schema")
 }
 
+/// What a build does beyond what the project says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Read incremental sources whole again, ignoring their cursors (`--full-refresh`).
+    pub full_refresh: bool,
+}
+
 /// Builds the project's warehouse: every stage, then an atomic swap. On any error the
 /// previous warehouse is left as it was.
 pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildReport, BuildError> {
+    build_with(project, BuildOptions::default(), observer).await
+}
+
+/// [`build`] with options: see [`BuildOptions`].
+pub async fn build_with(
+    project: &Project,
+    options: BuildOptions,
+    observer: &dyn Observer,
+) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let problems = project.validate();
     if !problems.is_empty() {
@@ -394,12 +424,18 @@ pub async fn build(project: &Project, observer: &dyn Observer) -> Result<BuildRe
     let warehouse = project.warehouse_dir();
     let staging = Staging::begin(&warehouse)?;
     let mut sink = StagingSink::new(&staging);
+    let reading = Reading {
+        open: plexus_ingest::OpenOptions {
+            full_refresh: options.full_refresh,
+        },
+        read_by_models: &read_by_models,
+    };
     let (raw, cursors) = load_sources(
         project,
+        reading,
         &ctx,
         &mut collected,
         &mut sink,
-        &read_by_models,
         observer,
         &mut clock,
     )

@@ -221,7 +221,62 @@ fn a_table_loads_typed_and_incrementally() {
         "1|3"
     );
 
-    // A different definition (a query now) reads everything again.
+    // A deleted row is seen through the cursor: each incremental build also reads the
+    // table's keys, so Ada's kept copy is dropped and she leaves the warehouse.
+    psql(&format!("DELETE FROM {s}.users WHERE id = 1;"));
+    build(&project).expect("build after a delete");
+    assert_eq!(
+        one(
+            &project,
+            "SELECT rows_read, rows_kept, rows_deleted, full_load FROM source_cursors"
+        ),
+        "1|2|1|false"
+    );
+    assert_eq!(
+        one(
+            &project,
+            "SELECT string_agg(source_key, ',' ORDER BY source_key) FROM events"
+        ),
+        "2,4"
+    );
+    assert_eq!(one(&project, "SELECT count(*) FROM persons"), "2");
+
+    // --full-refresh reads the whole table again whatever the cursor says: a row changed
+    // without moving its cursor (Grace's plan, behind the cursor) is seen.
+    psql(&format!("UPDATE {s}.users SET plan = 'team' WHERE id = 2;"));
+    build(&project).expect("incremental build misses it");
+    assert!(
+        !one(
+            &project,
+            "SELECT properties FROM events WHERE source_key = '2'"
+        )
+        .contains("team")
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let options = plexus_build::BuildOptions { full_refresh: true };
+    rt.block_on(plexus_build::build_with(
+        &project,
+        options,
+        &plexus_build::Silent,
+    ))
+    .expect("full refresh");
+    assert_eq!(
+        one(
+            &project,
+            "SELECT rows_read, rows_kept, rows_deleted, full_load FROM source_cursors"
+        ),
+        "3|2|0|true"
+    );
+    assert!(
+        one(
+            &project,
+            "SELECT properties FROM events WHERE source_key = '2'"
+        )
+        .contains("team")
+    );
+
+    // A different definition (a query now) reads everything again: the two active rows
+    // left after Ada's deletion.
     let sources = sources.replace(
         &format!("table: {s}.users"),
         &format!("query: \"SELECT * FROM {s}.users WHERE active IS NOT FALSE\""),
@@ -233,7 +288,7 @@ fn a_table_loads_typed_and_incrementally() {
             &project,
             "SELECT rows_read, rows_kept, full_load FROM source_cursors"
         ),
-        "3|3|true"
+        "2|2|true"
     );
 }
 

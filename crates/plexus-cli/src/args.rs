@@ -70,12 +70,16 @@ pub enum Command {
     /// Build the warehouse: read and map sources, resolve identities, write the tables and
     /// models, then swap the new warehouse in atomically.
     #[command(
-        after_help = "Examples:\n  plexus build\n  plexus build --project examples/jaffle_gaggle --json"
+        after_help = "Examples:\n  plexus build\n  plexus build --project examples/jaffle_gaggle --json\n  plexus build --full-refresh      # read incremental sources whole again"
     )]
     Build {
         /// Print the build report as JSON instead of tables.
         #[arg(long)]
         json: bool,
+        /// Read incremental (`cursor`) sources whole again, ignoring where the previous
+        /// build stopped: after rows changed without moving their cursor column.
+        #[arg(long)]
+        full_refresh: bool,
     },
     /// Run a SQL query (DataFusion SQL) over the warehouse.
     #[command(after_help = "\

@@ -70,9 +70,12 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
     match &cli.command {
         Command::Init { dir } => init(g, dir),
         Command::Check { json } => check(g, *json).await,
-        Command::Build { json } => {
+        Command::Build { json, full_refresh } => {
             let project = load(g)?;
-            build(g, &project, *json).await
+            let options = plexus_build::BuildOptions {
+                full_refresh: *full_refresh,
+            };
+            build(g, &project, *json, options).await
         }
         Command::Sql { query, format } => sql(g, query, *format).await,
         Command::Query {
@@ -209,10 +212,15 @@ async fn check(g: &Global, json: bool) -> miette::Result<ExitCode> {
     })
 }
 
-async fn build(g: &Global, project: &Project, json: bool) -> miette::Result<ExitCode> {
+async fn build(
+    g: &Global,
+    project: &Project,
+    json: bool,
+    options: plexus_build::BuildOptions,
+) -> miette::Result<ExitCode> {
     let bars =
         progress::Bars::new(!g.quiet && !g.no_progress && !json && std::io::stderr().is_terminal());
-    match plexus_build::build(project, &bars).await {
+    match plexus_build::build_with(project, options, &bars).await {
         Ok(report) => {
             if json {
                 println!(
@@ -543,7 +551,7 @@ async fn demo(g: &Global, dir: &Path, run: &DemoRun<'_>) -> miette::Result<ExitC
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let code = build(g, &project, json).await?;
+    let code = build(g, &project, json, plexus_build::BuildOptions::default()).await?;
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }

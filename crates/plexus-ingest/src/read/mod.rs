@@ -181,12 +181,30 @@ pub struct SourceReader {
     streamed_rejects: Mutex<Vec<FileReject>>,
 }
 
+/// How a build reads its sources, beyond what `plexus.yml` says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Read incremental sources whole, ignoring the previous build's cursor and kept rows
+    /// (`plexus build --full-refresh`): after a change the cursor cannot see, such as
+    /// rows updated without moving their cursor column.
+    pub full_refresh: bool,
+}
+
 /// Opens every file of `source` (the first pass of each). Files must agree on column
 /// names; types are unified to text where they differ.
 pub fn open_source(project: &Project, source: &SourceConfig) -> Result<SourceReader, IngestError> {
+    open_source_with(project, source, OpenOptions::default())
+}
+
+/// [`open_source`] with options: see [`OpenOptions`].
+pub fn open_source_with(
+    project: &Project,
+    source: &SourceConfig,
+    options: OpenOptions,
+) -> Result<SourceReader, IngestError> {
     let name = source.name.value.clone();
     if source.kind.value == SourceKind::Postgres {
-        let table = postgres::open_postgres(project, source)?;
+        let table = postgres::open_postgres(project, source, options.full_refresh)?;
         let label = table.label.clone();
         let scans = vec![(
             label.clone(),

@@ -6,7 +6,9 @@
 //! the largest cursor value the previous build saw (kept in the warehouse table
 //! `source_cursors`), and the rows read so far are kept in the warehouse as
 //! `source_<name>.parquet`; with a `primary_key`, a row read again replaces its earlier
-//! copy. The connection's password never appears in any message: errors name the server
+//! copy, and a kept row whose key the table no longer has is dropped (deletes are seen:
+//! each incremental build also reads the table's keys, in the same snapshot). The
+//! connection's password never appears in any message: errors name the server
 //! as `postgres://user@host:port/database`.
 
 use std::collections::HashSet;
@@ -261,6 +263,9 @@ pub struct CursorState {
     pub read: u64,
     /// Rows kept in the warehouse for the next build (read now plus kept from before).
     pub kept: u64,
+    /// Rows kept by the previous build whose primary key the table no longer has:
+    /// deleted since, and dropped now.
+    pub deleted: u64,
     /// Whether this build read the whole table (no usable previous state).
     pub full: bool,
 }
@@ -342,10 +347,12 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 }
 
 /// Opens a `postgres` source: connects, checks the table or query and learns its
-/// columns; finds the previous build's state when the source has a cursor.
+/// columns; finds the previous build's state when the source has a cursor (unless
+/// `full_refresh`: then the whole table is read again).
 pub fn open_postgres(
     project: &Project,
     source: &SourceConfig,
+    full_refresh: bool,
 ) -> Result<PostgresTable, IngestError> {
     let name = source.name.value.clone();
     let config_error = |span: &Spanned<String>, msg: String, hint: &str| {
@@ -547,7 +554,7 @@ pub fn open_postgres(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let previous = if cursor.is_some() {
+    let previous = if cursor.is_some() && !full_refresh {
         previous_state(&project.warehouse_dir(), &name, &definition)
     } else {
         None
@@ -743,6 +750,9 @@ enum Chunk {
     Reject(RowReject),
     /// The largest cursor value of the rows read (sent once, before the rows).
     Cursor(Option<String>),
+    /// Every primary key the table has now (sent once, after the rows, when deletes are
+    /// looked for).
+    Live(HashSet<String>),
 }
 
 impl PostgresTable {
@@ -779,19 +789,37 @@ impl PostgresTable {
         ])
     }
 
-    /// The `COPY` statement and the query of the cursor's new largest value.
-    fn statements(&self) -> (String, Option<String>) {
-        let list: Vec<String> = self
-            .columns
-            .iter()
-            .map(|c| {
-                if c.cast_to_text {
-                    format!("{}::text AS {}", quote(&c.name), quote(&c.name))
-                } else {
-                    quote(&c.name)
-                }
-            })
-            .collect();
+    /// Whether this build looks for deleted rows: it keeps rows from a previous build and
+    /// can tell them apart by their primary key.
+    fn finds_deletes(&self) -> bool {
+        !self.primary_key.is_empty() && self.previous.is_some()
+    }
+
+    /// The select-list expression of column `c`.
+    fn select_expr(c: &PgColumn) -> String {
+        if c.cast_to_text {
+            format!("{}::text AS {}", quote(&c.name), quote(&c.name))
+        } else {
+            quote(&c.name)
+        }
+    }
+
+    /// The `COPY` statements of the rows and (when deletes are looked for) of every key,
+    /// and the query of the cursor's new largest value.
+    fn statements(&self) -> (String, Option<String>, Option<String>) {
+        let list: Vec<String> = self.columns.iter().map(Self::select_expr).collect();
+        let keys = self.finds_deletes().then(|| {
+            let list: Vec<String> = self
+                .primary_key
+                .iter()
+                .map(|&i| Self::select_expr(&self.columns[i]))
+                .collect();
+            format!(
+                "COPY (SELECT {} FROM ({}) AS plexus_source) TO STDOUT (FORMAT binary)",
+                list.join(", "),
+                self.base
+            )
+        });
         let filter = match (
             self.cursor,
             self.previous.as_ref().and_then(|p| p.cursor.as_ref()),
@@ -827,7 +855,7 @@ impl PostgresTable {
                 self.base
             )
         });
-        (copy, max)
+        (copy, keys, max)
     }
 
     /// Streams the rows: those the database gives now, then (incremental sources) the
@@ -838,19 +866,26 @@ impl PostgresTable {
         visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
         rejects: &mut Vec<RowReject>,
     ) -> Result<(), IngestError> {
-        let (copy, max) = self.statements();
+        let (copy, keys, max) = self.statements();
         let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
         let (tx, rx) = sync_channel::<Chunk>(2);
         let mut new_keys: HashSet<String> = HashSet::new();
         let mut largest: Option<String> = None;
+        let mut live: Option<HashSet<String>> = None;
         let mut read = 0u64;
         let mut line = 0u64;
         let outcome = std::thread::scope(|scope| {
-            let reader = scope.spawn(|| self.read_database(&copy, max.as_deref(), batch_rows, tx));
+            let statements = Statements {
+                copy: &copy,
+                keys: keys.as_deref(),
+                max: max.as_deref(),
+            };
+            let reader = scope.spawn(move || self.read_database(statements, batch_rows, tx));
             let mut consumed: Result<(), IngestError> = Ok(());
             for chunk in rx.iter() {
                 match chunk {
                     Chunk::Cursor(v) => largest = v,
+                    Chunk::Live(keys) => live = Some(keys),
                     Chunk::Reject(r) => {
                         line = line.max(r.line);
                         rejects.push(r);
@@ -858,7 +893,7 @@ impl PostgresTable {
                     Chunk::Rows(rows) => {
                         read += rows.lines.len() as u64;
                         line = line.max(rows.lines.last().copied().unwrap_or(0));
-                        if !self.primary_key.is_empty() && self.previous.is_some() {
+                        if self.finds_deletes() {
                             self.collect_keys(&rows.columns, &mut new_keys);
                         }
                         if let Err(e) = visit(rows) {
@@ -887,9 +922,17 @@ impl PostgresTable {
         }
         let read_rejects = rejects.len() as u64;
         let mut kept = read;
+        let mut deleted = 0;
         if self.cursor.is_some() {
             if let Some(prev) = &self.previous {
-                kept += self.stream_kept(prev, &names, &new_keys, batch_rows, &mut line, visit)?;
+                let known = Known {
+                    read_now: &new_keys,
+                    live: live.as_ref(),
+                };
+                let (from_before, gone) =
+                    self.stream_kept(prev, &names, known, batch_rows, &mut line, visit)?;
+                kept += from_before;
+                deleted = gone;
                 // No new rows: the cursor stays where it was.
                 if largest.is_none() {
                     largest = prev.cursor.clone();
@@ -902,6 +945,7 @@ impl PostgresTable {
                 definition: self.definition.clone(),
                 read: read + read_rejects,
                 kept,
+                deleted,
                 full: self.previous.is_none(),
             });
         }
@@ -910,45 +954,26 @@ impl PostgresTable {
 
     /// The primary key of each row, as one text.
     fn keys_of(&self, columns: &[ArrayRef]) -> Vec<Option<String>> {
-        let options = FormatOptions::default();
-        let formatters: Vec<_> = self
-            .primary_key
-            .iter()
-            .filter_map(|&i| ArrayFormatter::try_new(columns[i].as_ref(), &options).ok())
-            .collect();
-        let n = columns.first().map_or(0, |c| c.len());
-        (0..n)
-            .map(|r| {
-                let mut key = String::new();
-                for (k, &i) in self.primary_key.iter().enumerate() {
-                    if columns[i].is_null(r) {
-                        return None;
-                    }
-                    if k > 0 {
-                        key.push('\u{1f}');
-                    }
-                    key.push_str(&formatters[k].value(r).to_string());
-                }
-                Some(key)
-            })
-            .collect()
+        let key_columns: Vec<&ArrayRef> = self.primary_key.iter().map(|&i| &columns[i]).collect();
+        format_keys(&key_columns)
     }
 
     fn collect_keys(&self, columns: &[ArrayRef], into: &mut HashSet<String>) {
         into.extend(self.keys_of(columns).into_iter().flatten());
     }
 
-    /// Streams the rows the previous build kept, except those read again; returns how
-    /// many.
+    /// Streams the rows the previous build kept, except those read again and those whose
+    /// key the table no longer has; returns how many it streamed and how many were
+    /// deleted.
     fn stream_kept(
         &self,
         prev: &Previous,
         names: &[String],
-        new_keys: &HashSet<String>,
+        known: Known<'_>,
         batch_rows: usize,
         line: &mut u64,
         visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
-    ) -> Result<u64, IngestError> {
+    ) -> Result<(u64, u64), IngestError> {
         let unreadable = |e: &dyn std::fmt::Display| {
             self.error(
                 format!(
@@ -967,6 +992,7 @@ impl PostgresTable {
             .map_err(|e| unreadable(&e))?;
         let fields = self.fields();
         let mut kept = 0u64;
+        let mut deleted = 0u64;
         for batch in reader {
             let batch = batch.map_err(|e| unreadable(&e))?;
             let mut columns = Vec::with_capacity(fields.len());
@@ -977,12 +1003,20 @@ impl PostgresTable {
                     .ok_or_else(|| unreadable(&format!("column `{}` is missing", f.name())))?;
                 columns.push(c.clone());
             }
-            let keep: Vec<bool> = if new_keys.is_empty() {
+            let keep: Vec<bool> = if known.read_now.is_empty() && known.live.is_none() {
                 vec![true; batch.num_rows()]
             } else {
                 self.keys_of(&columns)
                     .into_iter()
-                    .map(|k| k.is_none_or(|k| !new_keys.contains(&k)))
+                    .map(|k| {
+                        let Some(k) = k else { return true };
+                        if known.read_now.contains(&k) {
+                            return false;
+                        }
+                        let gone = known.live.is_some_and(|live| !live.contains(&k));
+                        deleted += u64::from(gone);
+                        !gone
+                    })
                     .collect()
             };
             let mask = datafusion::arrow::array::BooleanArray::from(keep);
@@ -1006,15 +1040,14 @@ impl PostgresTable {
                 lines,
             })?;
         }
-        Ok(kept)
+        Ok((kept, deleted))
     }
 
     /// On a thread of its own: one read-only snapshot, the cursor's new largest value,
     /// then the rows by binary COPY, decoded into batches sent to `tx`.
     fn read_database(
         &self,
-        copy: &str,
-        max: Option<&str>,
+        Statements { copy, keys, max }: Statements<'_>,
         batch_rows: usize,
         tx: std::sync::mpsc::SyncSender<Chunk>,
     ) -> Result<(), String> {
@@ -1101,9 +1134,124 @@ impl PostgresTable {
                         lines,
                     }));
                 }
+                if let Some(keys) = keys {
+                    let live = self.read_keys(&client, keys, batch_rows).await?;
+                    let _ = tx.send(Chunk::Live(live));
+                }
                 let _ = client.batch_execute("COMMIT").await;
                 Ok(())
             })
         })?
     }
+
+    /// Every primary key the query gives now, formatted as [`Self::keys_of`] does.
+    async fn read_keys(
+        &self,
+        client: &Client,
+        statement: &str,
+        batch_rows: usize,
+    ) -> Result<HashSet<String>, String> {
+        let out = client
+            .copy_out(statement)
+            .await
+            .map_err(|e| pg_message(&e))?;
+        let key_columns: Vec<&PgColumn> =
+            self.primary_key.iter().map(|&i| &self.columns[i]).collect();
+        let wire: Vec<Type> = key_columns.iter().map(|c| c.wire.clone()).collect();
+        let rows = BinaryCopyOutStream::new(out, &wire);
+        futures::pin_mut!(rows);
+        let new_builders = || -> Vec<Builder> {
+            key_columns
+                .iter()
+                .map(|c| Builder::new(c.decode, batch_rows))
+                .collect()
+        };
+        let mut builders = new_builders();
+        let mut pending = 0usize;
+        let mut live = HashSet::new();
+        let mut flush = |builders: &mut Vec<Builder>| {
+            let arrays: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+            live.extend(
+                format_keys(&arrays.iter().collect::<Vec<_>>())
+                    .into_iter()
+                    .flatten(),
+            );
+        };
+        while let Some(row) = rows.next().await {
+            let row = row.map_err(|e| pg_message(&e))?;
+            let mut values = Vec::with_capacity(key_columns.len());
+            for (i, c) in key_columns.iter().enumerate() {
+                let v: Option<Raw> = row.try_get(i).map_err(|e| pg_message(&e))?;
+                let v = v.map(|r| r.0);
+                // A key that does not decode was rejected with its row: it is not live.
+                if v.is_some_and(|raw| check(c.decode, raw).is_err()) {
+                    values.clear();
+                    break;
+                }
+                values.push(v);
+            }
+            if values.len() != key_columns.len() {
+                continue;
+            }
+            for ((b, c), v) in builders.iter_mut().zip(&key_columns).zip(values) {
+                append(b, c.decode, v);
+            }
+            pending += 1;
+            if pending >= batch_rows {
+                flush(&mut builders);
+                builders = new_builders();
+                pending = 0;
+            }
+        }
+        if pending > 0 {
+            flush(&mut builders);
+        }
+        Ok(live)
+    }
+}
+
+/// The statements one read runs, in one snapshot.
+#[derive(Clone, Copy)]
+struct Statements<'a> {
+    /// The rows' `COPY`.
+    copy: &'a str,
+    /// The `COPY` of every primary key (when deletes are looked for).
+    keys: Option<&'a str>,
+    /// The query of the cursor's new largest value.
+    max: Option<&'a str>,
+}
+
+/// What is known of the keys when the previous build's rows are streamed.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    /// Keys of the rows read by this build (their earlier copies are replaced).
+    read_now: &'a HashSet<String>,
+    /// Every key the table has now, when deletes are looked for.
+    live: Option<&'a HashSet<String>>,
+}
+
+/// The key of each row of `key_columns` as one text (values joined by U+001F); `None`
+/// when a value is null.
+fn format_keys(key_columns: &[&ArrayRef]) -> Vec<Option<String>> {
+    let options = FormatOptions::default();
+    let formatters: Vec<_> = key_columns
+        .iter()
+        .filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
+        .collect();
+    let n = key_columns.first().map_or(0, |c| c.len());
+    (0..n)
+        .map(|r| {
+            let mut key = String::new();
+            for (k, c) in key_columns.iter().enumerate() {
+                if c.is_null(r) {
+                    return None;
+                }
+                if k > 0 {
+                    key.push('\u{1f}');
+                }
+                key.push_str(&formatters.get(k)?.value(r).to_string());
+            }
+            Some(key)
+        })
+        .collect()
 }
