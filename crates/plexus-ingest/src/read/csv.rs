@@ -27,34 +27,72 @@ pub struct CsvFile {
 }
 
 /// The first pass over a CSV file: checks the header and every row, and infers each
-/// column's type from all of its values, keeping none of them.
+/// column's type from all of its values, keeping none of them. A large file is cut into
+/// runs of whole records parsed on one thread each (see [`split_records`]); their
+/// inferences merge, their rejects keep the file's order, and the first error in the file
+/// wins, so the result is the same as one pass.
 pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
-    let mut rejects = Vec::new();
-    let mut inference: Vec<Inference> = Vec::new();
-    let names = each_record(
-        source,
-        path,
-        |_, record| {
-            if inference.is_empty() {
-                inference = vec![Inference::default(); record.len()];
-            }
-            for (inf, field) in inference.iter_mut().zip(record.iter()) {
-                if !field.is_empty() && !inf.is_text() {
-                    inf.observe(std::str::from_utf8(field).unwrap_or_default());
+    let errors = Errors { source, path };
+    let header = read_header(&errors)?;
+    let names = &header.names;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let spans = split_records(&errors, header.records, threads, MIN_SPLIT_BYTES)?;
+    type Part = Result<(Vec<Inference>, Vec<RowReject>, bool), IngestError>;
+    let infer_span = |span: Span| -> Part {
+        let mut rejects = Vec::new();
+        let mut inference = vec![Inference::default(); names.len()];
+        let regular = records_in(
+            &errors,
+            span,
+            names,
+            |_, record| {
+                for (inf, field) in inference.iter_mut().zip(record.iter()) {
+                    if !field.is_empty() && !inf.is_text() {
+                        inf.observe(std::str::from_utf8(field).unwrap_or_default());
+                    }
                 }
-            }
-            Ok(())
-        },
-        |r| rejects.push(r),
-    )?;
-    let kinds = if inference.is_empty() {
-        vec![Kind::Text; names.len()]
-    } else {
-        inference.iter().map(Inference::kind).collect()
+                Ok(())
+            },
+            |r| rejects.push(r),
+        )?;
+        Ok((inference, rejects, regular))
     };
+    let mut parts: Vec<Part> = if spans.len() == 1 {
+        vec![infer_span(spans[0])]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = spans
+                .iter()
+                .map(|&span| scope.spawn(move || infer_span(span)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    // A cut is only sure to fall between records when every quote was regular; an error
+    // is only sure to be the file's first in one pass. Otherwise, read it in one pass.
+    if parts.len() > 1
+        && parts
+            .iter()
+            .any(|p| p.as_ref().map_or(true, |(_, _, regular)| !regular))
+    {
+        parts = vec![infer_span(header.records)];
+    }
+    let mut inference = vec![Inference::default(); names.len()];
+    let mut rejects = Vec::new();
+    for part in parts {
+        let (inf, r, _) = part?;
+        for (all, one) in inference.iter_mut().zip(&inf) {
+            all.merge(one);
+        }
+        rejects.extend(r);
+    }
+    let kinds = inference.iter().map(Inference::kind).collect();
     Ok(CsvFile {
         path: path.to_path_buf(),
-        names,
+        names: header.names.clone(),
         kinds,
         rejects,
     })
@@ -153,7 +191,8 @@ struct ByteCursor {
 }
 
 impl ByteCursor {
-    /// Feeds the bytes up to offset `end` to `visit`.
+    /// Feeds the bytes up to offset `end` (relative to where the cursor started) to
+    /// `visit`.
     fn scan(&mut self, end: u64, mut visit: impl FnMut(&[u8])) -> std::io::Result<()> {
         while self.pos < end {
             let buf = self.reader.fill_buf()?;
@@ -169,45 +208,67 @@ impl ByteCursor {
     }
 }
 
-/// Parses `path` record by record: checks the header (returns the column names), calls
-/// `row` with each good row and the line it starts on, and `reject` for each row
-/// with the wrong number of fields or invalid UTF-8. Memory holds one record at a time.
-fn each_record(
-    source: &str,
-    path: &Path,
-    mut row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
-    mut reject: impl FnMut(RowReject),
-) -> Result<Vec<String>, IngestError> {
-    let io = |error: std::io::Error| IngestError::Io {
-        source_name: source.to_string(),
-        path: path.to_path_buf(),
-        error,
-    };
-    let malformed = |line: u64, message: String, hint: &str| IngestError::Malformed {
-        source_name: source.to_string(),
-        path: path.to_path_buf(),
-        line,
-        message,
-        hint: hint.to_string(),
-    };
-    let open = |skip: u64| -> Result<BufReader<File>, IngestError> {
-        let mut f = File::open(path).map_err(io)?;
-        f.seek(SeekFrom::Start(skip)).map_err(io)?;
+/// A run of whole records of a file: bytes `start..end`, with `lines_before` line breaks
+/// before `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u64,
+    end: u64,
+    lines_before: u64,
+}
+
+/// A CSV file's header: the column names, and the records after it.
+struct Header {
+    names: Vec<String>,
+    /// The bytes after the header, to the end of the file.
+    records: Span,
+}
+
+/// Errors of one file, naming it.
+struct Errors<'a> {
+    source: &'a str,
+    path: &'a Path,
+}
+
+impl Errors<'_> {
+    fn io(&self, error: std::io::Error) -> IngestError {
+        IngestError::Io {
+            source_name: self.source.to_string(),
+            path: self.path.to_path_buf(),
+            error,
+        }
+    }
+
+    fn malformed(&self, line: u64, message: String, hint: &str) -> IngestError {
+        IngestError::Malformed {
+            source_name: self.source.to_string(),
+            path: self.path.to_path_buf(),
+            line,
+            message,
+            hint: hint.to_string(),
+        }
+    }
+
+    /// `path` opened at byte `skip`, buffered.
+    fn open_at(&self, skip: u64) -> Result<BufReader<File>, IngestError> {
+        let mut f = File::open(self.path).map_err(|e| self.io(e))?;
+        f.seek(SeekFrom::Start(skip)).map_err(|e| self.io(e))?;
         Ok(BufReader::with_capacity(1 << 18, f))
-    };
+    }
+}
+
+/// Reads and checks the header of `path` (after a UTF-8 byte order mark, if any).
+fn read_header(errors: &Errors<'_>) -> Result<Header, IngestError> {
     let mut bom = [0u8; 3];
-    let got = File::open(path)
-        .and_then(|mut f| {
-            let mut n = 0;
-            while n < 3 {
-                match f.read(&mut bom[n..])? {
-                    0 => break,
-                    k => n += k,
-                }
-            }
-            Ok(n)
-        })
-        .map_err(io)?;
+    let mut file = File::open(errors.path).map_err(|e| errors.io(e))?;
+    let len = file.metadata().map_err(|e| errors.io(e))?.len();
+    let mut got = 0;
+    while got < 3 {
+        match file.read(&mut bom[got..]).map_err(|e| errors.io(e))? {
+            0 => break,
+            k => got += k,
+        }
+    }
     let skip = if got == 3 && bom == *b"\xEF\xBB\xBF" {
         3
     } else {
@@ -216,16 +277,12 @@ fn each_record(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .buffer_capacity(1 << 18)
-        .from_reader(open(skip)?);
-    let mut cursor = ByteCursor {
-        reader: open(skip)?,
-        pos: 0,
-    };
+        .buffer_capacity(1 << 16)
+        .from_reader(errors.open_at(skip)?);
     let head = reader
         .byte_headers()
         .map_err(|e| {
-            malformed(
+            errors.malformed(
                 1,
                 format!("cannot read the header: {e}"),
                 "the first line must name the columns",
@@ -233,7 +290,7 @@ fn each_record(
         })?
         .clone();
     if head.is_empty() || (head.len() == 1 && head[0].is_empty()) {
-        return Err(malformed(
+        return Err(errors.malformed(
             1,
             "the file has no header row".into(),
             "the first line must name the columns, e.g. `id,email,created_at`",
@@ -243,7 +300,7 @@ fn each_record(
     for (i, h) in head.iter().enumerate() {
         let name = std::str::from_utf8(h)
             .map_err(|_| {
-                malformed(
+                errors.malformed(
                     1,
                     format!("column {} of the header is not UTF-8", i + 1),
                     "save the file as UTF-8",
@@ -252,14 +309,14 @@ fn each_record(
             .trim()
             .to_string();
         if name.is_empty() {
-            return Err(malformed(
+            return Err(errors.malformed(
                 1,
                 format!("column {} of the header is empty", i + 1),
                 "give every column a name",
             ));
         }
         if names.contains(&name) {
-            return Err(malformed(
+            return Err(errors.malformed(
                 1,
                 format!("column `{name}` appears twice in the header"),
                 "give every column a distinct name",
@@ -267,18 +324,70 @@ fn each_record(
         }
         names.push(name);
     }
+    let end = skip + reader.position().byte();
+    let mut lines_before = 0u64;
+    ByteCursor {
+        reader: errors.open_at(0)?,
+        pos: 0,
+    }
+    .scan(end, |b| lines_before += memchr_count(b'\n', b) as u64)
+    .map_err(|e| errors.io(e))?;
+    Ok(Header {
+        names,
+        records: Span {
+            start: end,
+            end: len.max(end),
+            lines_before,
+        },
+    })
+}
+
+/// Parses `path` record by record: checks the header (returns the column names), calls
+/// `row` with each good row and the line it starts on, and `reject` for each row
+/// with the wrong number of fields or invalid UTF-8. Memory holds one record at a time.
+fn each_record(
+    source: &str,
+    path: &Path,
+    row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
+    reject: impl FnMut(RowReject),
+) -> Result<Vec<String>, IngestError> {
+    let errors = Errors { source, path };
+    let header = read_header(&errors)?;
+    records_in(&errors, header.records, &header.names, row, reject)?;
+    Ok(header.names)
+}
+
+/// Parses the records of `span` (whole records, no header), as [`each_record`] does.
+/// Returns whether every quote stood where RFC 4180 puts them (see [`regular_quotes`]):
+/// only then do [`split_records`]'s cuts fall between records.
+fn records_in(
+    errors: &Errors<'_>,
+    span: Span,
+    names: &[String],
+    mut row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
+    mut reject: impl FnMut(RowReject),
+) -> Result<bool, IngestError> {
+    let mut regular = true;
+    let mut raw: Vec<u8> = Vec::new();
+    let io = |e| errors.io(e);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 18)
+        .from_reader(errors.open_at(span.start)?.take(span.end - span.start));
+    let mut cursor = ByteCursor {
+        reader: errors.open_at(span.start)?,
+        pos: 0,
+    };
     let mut record = csv::ByteRecord::new();
     // Newlines before the cursor.
-    let mut lines_before = 0u64;
-    cursor
-        .scan(reader.position().byte(), |b| {
-            lines_before += memchr_count(b'\n', b) as u64
-        })
-        .map_err(io)?;
+    let mut lines_before = span.lines_before;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(lines_before + 1, |p| p.line());
-            malformed(
+            let line = e
+                .position()
+                .map_or(lines_before + 1, |p| span.lines_before + p.line());
+            errors.malformed(
                 line,
                 format!("cannot parse the row: {e}"),
                 "check the quoting of this row (RFC 4180)",
@@ -293,8 +402,12 @@ fn each_record(
         let end = reader.position().byte();
         let (mut leading, mut newlines, mut quotes) = (true, 0u64, 0usize);
         let mut line = 0;
+        raw.clear();
         cursor
             .scan(end, |bytes| {
+                if regular {
+                    raw.extend_from_slice(bytes);
+                }
                 if leading
                     && let Some(first) = bytes.iter().position(|&b| !matches!(b, b'\r' | b'\n'))
                 {
@@ -311,11 +424,14 @@ fn each_record(
         }
         lines_before += newlines;
         if quotes % 2 == 1 {
-            return Err(malformed(
+            return Err(errors.malformed(
                 line,
                 "a quoted field is not closed (unbalanced `\"`)".into(),
                 "close the quote, or double a quote inside a quoted field (`\"\"`)",
             ));
+        }
+        if quotes > 0 && regular {
+            regular = regular_quotes(&raw);
         }
         if record.len() != names.len() {
             reject(RowReject {
@@ -337,8 +453,109 @@ fn each_record(
         }
         row(line, &record)?;
     }
-    Ok(names)
+    Ok(regular)
 }
+
+/// Whether the quotes of one record's bytes stand where RFC 4180 puts them: opening a
+/// field, doubled inside a quoted field, or closing one before a comma or line break.
+/// A quote anywhere else (`5" screen`, `"a"b`) is read literally by the parser but
+/// breaks the parity rule [`split_records`] cuts by.
+fn regular_quotes(bytes: &[u8]) -> bool {
+    #[derive(Clone, Copy)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    for &b in bytes {
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::FieldStart, b'"') => State::Quoted,
+            (_, b',' | b'\r' | b'\n') => State::FieldStart,
+            (State::Unquoted, b'"') => return false,
+            (State::QuoteInQuoted, _) => return false,
+            (_, _) => State::Unquoted,
+        };
+    }
+    !matches!(state, State::Quoted)
+}
+
+/// Cuts `span` into about `parts` spans of whole records, for parsing them at once.
+///
+/// A cut goes after the first line break past each target offset with an even number
+/// of `"` before it: outside every quoted field, as RFC 4180 doubles a quote inside one.
+/// Where a file breaks that rule, the span before the cut reports it first (a record
+/// with an odd number of quotes is an error), as a single pass would.
+/// Each part holds at least `min_bytes`.
+fn split_records(
+    errors: &Errors<'_>,
+    span: Span,
+    parts: usize,
+    min_bytes: u64,
+) -> Result<Vec<Span>, IngestError> {
+    let len = span.end - span.start;
+    let min_bytes = min_bytes.max(1);
+    if parts < 2 || len < 2 * min_bytes {
+        return Ok(vec![span]);
+    }
+    let parts = parts.min((len / min_bytes) as usize);
+    let targets: Vec<u64> = (1..parts as u64)
+        .map(|k| span.start + len * k / parts as u64)
+        .collect();
+    let mut reader = errors.open_at(0)?;
+    let (mut pos, mut quotes, mut newlines) = (0u64, 0usize, 0u64);
+    let mut spans = Vec::with_capacity(parts);
+    let mut start = (span.start, span.lines_before);
+    let mut next = 0;
+    while next < targets.len() {
+        let buf = reader.fill_buf().map_err(|e| errors.io(e))?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        let target = targets[next].max(start.0);
+        let mut consumed = n;
+        if pos + n as u64 <= target {
+            quotes += memchr_count(b'"', buf);
+            newlines += memchr_count(b'\n', buf) as u64;
+        } else {
+            for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+                if buf[i] == b'"' {
+                    quotes += 1;
+                    continue;
+                }
+                newlines += 1;
+                let at = pos + i as u64 + 1;
+                if at > target && quotes % 2 == 0 && at > span.start {
+                    spans.push(Span {
+                        start: start.0,
+                        end: at,
+                        lines_before: start.1,
+                    });
+                    start = (at, newlines);
+                    next += 1;
+                    consumed = i + 1;
+                    break;
+                }
+            }
+        }
+        reader.consume(consumed);
+        pos += consumed as u64;
+    }
+    spans.push(Span {
+        start: start.0,
+        end: span.end,
+        lines_before: start.1,
+    });
+    Ok(spans)
+}
+
+/// Below this many bytes per part, a file is parsed in one piece.
+const MIN_SPLIT_BYTES: u64 = 4 << 20;
 
 fn memchr_count(needle: u8, haystack: &[u8]) -> usize {
     memchr::memchr_iter(needle, haystack).count()
@@ -439,8 +656,98 @@ mod tests {
         assert_eq!(rows.rejects[0].column.as_deref(), Some("b"));
     }
 
+    /// Parsed records: (line, fields), and the lines of the rejects.
+    type Parsed = (Vec<(u64, Vec<Vec<u8>>)>, Vec<u64>);
+
+    /// Every record of `path` parsed span by span as `open_csv` does (one pass again when
+    /// a span errs or has irregular quotes), or the error's line; and whether the cut
+    /// parse was kept.
+    fn parse_spans(path: &Path, parts: usize) -> (Result<Parsed, u64>, bool) {
+        let errors = Errors { source: "t", path };
+        let line_of = |e: IngestError| match e {
+            IngestError::Malformed { line, .. } => line,
+            other => panic!("{other:?}"),
+        };
+        let header = match read_header(&errors) {
+            Ok(h) => h,
+            Err(e) => return (Err(line_of(e)), false),
+        };
+        let spans = split_records(&errors, header.records, parts, 1).expect("split");
+        assert_eq!(spans[0].start, header.records.start);
+        assert_eq!(spans.last().map(|s| s.end), Some(header.records.end));
+        for w in spans.windows(2) {
+            assert_eq!(w[0].end, w[1].start, "{spans:?}");
+        }
+        let parse = |span: Span| -> Result<(Parsed, bool), u64> {
+            let (mut rows, mut rejects) = (Vec::new(), Vec::new());
+            let regular = records_in(
+                &errors,
+                span,
+                &header.names,
+                |line, r| {
+                    rows.push((line, r.iter().map(<[u8]>::to_vec).collect()));
+                    Ok(())
+                },
+                |r| rejects.push(r.line),
+            )
+            .map_err(line_of)?;
+            Ok(((rows, rejects), regular))
+        };
+        let cut: Vec<_> = spans.iter().map(|&s| parse(s)).collect();
+        if cut.len() > 1 && cut.iter().all(|p| matches!(p, Ok((_, true)))) {
+            let mut all: Parsed = (Vec::new(), Vec::new());
+            for (part, _) in cut.into_iter().flatten() {
+                all.0.extend(part.0);
+                all.1.extend(part.1);
+            }
+            return (Ok(all), true);
+        }
+        (parse(header.records).map(|(p, _)| p), false)
+    }
+
+    #[test]
+    fn split_parses_read_the_same_records_as_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut data = String::from("\u{feff}id,note,n\r\n");
+        for i in 0..300 {
+            match i % 7 {
+                0 => data.push_str(&format!("{i},\"two\nlines, \"\"quoted\"\"\",{i}\r\n")),
+                1 => data.push_str(&format!("{i},\"\n\n\",{i}\n")),
+                2 => data.push('\n'),
+                3 => data.push_str(&format!("{i},short\n")),
+                _ => data.push_str(&format!("{i},plain,{i}.5\n")),
+            }
+        }
+        std::fs::write(&path, &data).unwrap();
+        let (whole, _) = parse_spans(&path, 1);
+        let whole = whole.unwrap();
+        assert_eq!(whole.0.len(), 300 - 300 / 7 * 2 - 2);
+        for parts in [2, 3, 5, 17, 100] {
+            let (split, kept) = parse_spans(&path, parts);
+            assert!(kept, "regular quotes: the cut parse stands");
+            assert_eq!(split.unwrap(), whole, "{parts} parts");
+        }
+        // A stray quote (`5" screen`) makes the cuts unsure: one pass again.
+        std::fs::write(&path, data.replace("plain", "5\" screen")).unwrap();
+        let (split, kept) = parse_spans(&path, 5);
+        assert!(!kept);
+        assert_eq!(split, parse_spans(&path, 1).0);
+        assert!(!regular_quotes(b"1,5\" screen\n"));
+        assert!(!regular_quotes(b"1,\"a\"b\n"));
+        assert!(regular_quotes(b"1,\"a,\"\"b\"\"\n\",c\r\n"));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn split_parses_agree_with_one_pass(s in "[a-c,\"\r\n0-9 ]{0,300}", parts in 2usize..6) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.csv");
+            std::fs::write(&path, format!("a,b\n{s}")).unwrap();
+            prop_assert_eq!(parse_spans(&path, 1).0, parse_spans(&path, parts).0);
+        }
+
         #[test]
         fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
             if let Ok(rows) = read_bytes(&bytes) {

@@ -73,6 +73,21 @@ impl Inference {
         }
     }
 
+    /// Folds in what another inference saw (of other values of the same column): the
+    /// types both still allow.
+    pub fn merge(&mut self, other: &Inference) {
+        self.any |= other.any;
+        let mut i = 0;
+        while i < self.alive {
+            if other.candidates[..other.alive].contains(&self.candidates[i]) {
+                i += 1;
+            } else {
+                self.candidates.swap(i, self.alive - 1);
+                self.alive -= 1;
+            }
+        }
+    }
+
     /// True once only text is left (later values cannot change the answer).
     pub fn is_text(&self) -> bool {
         self.alive == 0
