@@ -239,6 +239,43 @@ impl MappedRows {
         }
     }
 
+    /// Appends the value at `col` to `out` as JSON text, as [`MappedRows::json`] would
+    /// serialise it, without building a `Value`: JSON text is checked and embedded with
+    /// its insignificant whitespace removed (its keys in their own order); text that is
+    /// not JSON is embedded as a string.
+    pub fn write_json(&self, col: usize, row: usize, out: &mut String) {
+        use std::fmt::Write as _;
+        match self.columns.get(col).and_then(Option::as_ref) {
+            Some(Column::Int(a)) if a.is_valid(row) => {
+                let _ = write!(out, "{}", a.value(row));
+            }
+            Some(Column::Number(a)) if a.is_valid(row) => {
+                match serde_json::Number::from_f64(a.value(row)) {
+                    Some(n) => out.push_str(&n.to_string()),
+                    None => out.push_str("null"),
+                }
+            }
+            Some(Column::Bool(a)) if a.is_valid(row) => {
+                out.push_str(if a.value(row) { "true" } else { "false" })
+            }
+            Some(Column::Json(a)) if a.is_valid(row) => {
+                let text = a.value(row);
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                    push_minified(text, out);
+                } else {
+                    push_json_string(text, out);
+                }
+            }
+            Some(Column::List(_)) | None => {
+                let _ = write!(out, "{}", self.json(col, row));
+            }
+            Some(_) => match self.text(col, row) {
+                Some(t) => push_json_string(&t, out),
+                None => out.push_str("null"),
+            },
+        }
+    }
+
     /// The value at `col` as JSON (numbers, booleans and text keep their type).
     pub fn json(&self, col: usize, row: usize) -> serde_json::Value {
         use serde_json::Value;
@@ -266,6 +303,38 @@ impl MappedRows {
             None => Value::Null,
         }
     }
+}
+
+/// Appends `text` as a JSON string.
+fn push_json_string(text: &str, out: &mut String) {
+    match serde_json::to_string(text) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("null"),
+    }
+}
+
+/// Appends valid JSON `text` without the whitespace between its tokens.
+fn push_minified(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
+    let (mut in_string, mut escaped, mut run) = (false, false, 0);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+            // ASCII whitespace: `i` is a character boundary.
+            out.push_str(&text[run..i]);
+            run = i + 1;
+        }
+    }
+    out.push_str(&text[run..]);
 }
 
 fn convert(a: &ArrayRef) -> Column {

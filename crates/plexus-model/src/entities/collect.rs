@@ -397,12 +397,17 @@ impl Collected {
             ..Default::default()
         };
         let col = |slot: Slot| layout.index(&slot);
-        let props: Vec<(String, usize)> = source
+        let mut props: Vec<(String, usize)> = source
             .event
             .iter()
             .flat_map(|e| e.properties.keys())
             .filter_map(|k| col(Slot::Property(k.clone())).map(|i| (k.clone(), i)))
             .collect();
+        props.sort();
+        props.dedup_by(|a, b| a.0 == b.0);
+        for (key, _) in &mut props {
+            *key = format!("{}:", serde_json::Value::String(std::mem::take(key)));
+        }
         let roles: Vec<u32> = source
             .participants
             .iter()

@@ -37,6 +37,8 @@ pub struct SourcePlan {
     pub(super) title_col: Option<usize>,
     pub(super) value_col: Option<usize>,
     pub(super) currency_col: Option<usize>,
+    /// The event properties, sorted by name: each name as a JSON key with its colon
+    /// (`"plan":`), and its column.
     pub(super) props: Vec<(String, usize)>,
     /// Role label per participant.
     pub(super) roles: Vec<u32>,
@@ -416,12 +418,17 @@ impl SourcePlan {
             let mut event = None;
             if let (Some(t), Some(key), None) = (time, &key, &error) {
                 let properties = (!self.props.is_empty()).then(|| {
-                    let map: serde_json::Map<String, serde_json::Value> = self
-                        .props
-                        .iter()
-                        .map(|(k, c)| (k.clone(), rows.json(*c, r)))
-                        .collect();
-                    serde_json::Value::Object(map).to_string()
+                    let mut json = String::with_capacity(32 * self.props.len());
+                    json.push('{');
+                    for (i, (key, c)) in self.props.iter().enumerate() {
+                        if i > 0 {
+                            json.push(',');
+                        }
+                        json.push_str(key);
+                        rows.write_json(*c, r, &mut json);
+                    }
+                    json.push('}');
+                    json
                 });
                 events.ids.append_value(stable_id("evt", &self.name, key));
                 events.keys.append_value(key);
