@@ -38,13 +38,14 @@ pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let spans = split_records(&errors, header.records, threads, MIN_SPLIT_BYTES)?;
     type Part = Result<(Vec<Inference>, Vec<RowReject>, bool), IngestError>;
-    let infer_span = |span: Span| -> Part {
+    let infer_span = |span: Span, check_quotes: bool| -> Part {
         let mut rejects = Vec::new();
         let mut inference = vec![Inference::default(); names.len()];
         let regular = records_in(
             &errors,
             span,
             names,
+            check_quotes,
             |_, record| {
                 for (inf, field) in inference.iter_mut().zip(record.iter()) {
                     if !field.is_empty() && !inf.is_text() {
@@ -58,12 +59,12 @@ pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
         Ok((inference, rejects, regular))
     };
     let mut parts: Vec<Part> = if spans.len() == 1 {
-        vec![infer_span(spans[0])]
+        vec![infer_span(spans[0], false)]
     } else {
         std::thread::scope(|scope| {
             let handles: Vec<_> = spans
                 .iter()
-                .map(|&span| scope.spawn(move || infer_span(span)))
+                .map(|&span| scope.spawn(move || infer_span(span, true)))
                 .collect();
             handles
                 .into_iter()
@@ -78,7 +79,7 @@ pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
             .iter()
             .any(|p| p.as_ref().map_or(true, |(_, _, regular)| !regular))
     {
-        parts = vec![infer_span(header.records)];
+        parts = vec![infer_span(header.records, false)];
     }
     let mut inference = vec![Inference::default(); names.len()];
     let mut rejects = Vec::new();
@@ -353,17 +354,19 @@ fn each_record(
 ) -> Result<Vec<String>, IngestError> {
     let errors = Errors { source, path };
     let header = read_header(&errors)?;
-    records_in(&errors, header.records, &header.names, row, reject)?;
+    records_in(&errors, header.records, &header.names, false, row, reject)?;
     Ok(header.names)
 }
 
 /// Parses the records of `span` (whole records, no header), as [`each_record`] does.
-/// Returns whether every quote stood where RFC 4180 puts them (see [`regular_quotes`]):
-/// only then do [`split_records`]'s cuts fall between records.
+/// With `check_quotes`, returns whether every quote stood where RFC 4180 puts them (see
+/// [`regular_quotes`]): only then do [`split_records`]'s cuts fall between records.
+/// Without it (one pass, nothing to check), returns true and copies no record bytes.
 fn records_in(
     errors: &Errors<'_>,
     span: Span,
     names: &[String],
+    check_quotes: bool,
     mut row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
     mut reject: impl FnMut(RowReject),
 ) -> Result<bool, IngestError> {
@@ -405,7 +408,7 @@ fn records_in(
         raw.clear();
         cursor
             .scan(end, |bytes| {
-                if regular {
+                if check_quotes && regular {
                     raw.extend_from_slice(bytes);
                 }
                 if leading
@@ -430,7 +433,7 @@ fn records_in(
                 "close the quote, or double a quote inside a quoted field (`\"\"`)",
             ));
         }
-        if quotes > 0 && regular {
+        if check_quotes && quotes > 0 && regular {
             regular = regular_quotes(&raw);
         }
         if record.len() != names.len() {
@@ -684,6 +687,7 @@ mod tests {
                 &errors,
                 span,
                 &header.names,
+                true,
                 |line, r| {
                     rows.push((line, r.iter().map(<[u8]>::to_vec).collect()));
                     Ok(())
