@@ -738,9 +738,7 @@ fn write_timeline(
     config: &plexus_config::ProjectConfig,
 ) -> Result<profiles::timeline::TimelineSummary, BuildError> {
     use profiles::facts::FactRule;
-    use profiles::timeline::{
-        TIMELINE_BATCH_ROWS, TimelineInputs, build_timeline, timeline_schema,
-    };
+    use profiles::timeline::{TIMELINE_EMIT_ROWS, TimelineInputs, build_timeline, timeline_schema};
     let rules = FactRule::from_config(config);
     let (events, participants, memberships) = (
         staging.table_path("events"),
@@ -756,16 +754,20 @@ fn write_timeline(
         name: "timeline",
         message,
     };
-    let (send, receive) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+    let (send, receive) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
-            build_timeline(inputs, rules, TIMELINE_BATCH_ROWS, &mut |batch| {
+            build_timeline(inputs, rules, TIMELINE_EMIT_ROWS, &mut |batch| {
                 send.send(batch)
                     .map_err(|_| "the timeline writer stopped".to_string())
             })
         });
         let written = (|| -> Result<u64, BuildError> {
-            let mut writer = staging.lookup_table_writer("timeline", timeline_schema())?;
+            let mut writer = staging.lookup_table_writer(
+                "timeline",
+                timeline_schema(),
+                &profiles::timeline::TIMELINE_INDEXED,
+            )?;
             for batch in &receive {
                 writer.write(&batch)?;
             }

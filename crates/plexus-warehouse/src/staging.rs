@@ -115,8 +115,9 @@ impl Staging {
         &self,
         name: &str,
         schema: SchemaRef,
+        indexed: &[&str],
     ) -> Result<TableWriter, WarehouseError> {
-        TableWriter::create_lookup(&self.table_path(name), name, schema)
+        TableWriter::create_lookup(&self.table_path(name), name, schema, indexed)
     }
 
     /// A scratch file in the staging folder that is never part of the warehouse (spills
@@ -217,17 +218,25 @@ impl TableWriter {
     /// rows, data pages of at most 1,024 rows with the page index, LZ4, and no
     /// dictionaries, so that reading one entity's rows decodes a few small pages instead of
     /// whole column chunks (a dictionary page is shared by the whole row group: a point
-    /// read would decode all of it).
+    /// read would decode all of it). Only the `indexed` columns get statistics (per page,
+    /// for pruning by the clustering key and the like): on text that never prunes a page
+    /// of a table clustered by something else (ids, JSON), computing the minimum and
+    /// maximum of every value is pure cost.
     pub fn create_lookup(
         path: &Path,
         name: &str,
         schema: SchemaRef,
+        indexed: &[&str],
     ) -> Result<TableWriter, WarehouseError> {
-        let props = lz4_without_dictionaries()
+        let mut props = lz4_without_dictionaries()
             .set_max_row_group_row_count(Some(LOOKUP_ROW_GROUP))
             .set_data_page_row_count_limit(LOOKUP_PAGE_ROWS)
             .set_write_batch_size(LOOKUP_PAGE_ROWS)
-            .set_statistics_enabled(EnabledStatistics::Page);
+            .set_statistics_enabled(EnabledStatistics::None);
+        for column in indexed {
+            props = props
+                .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::Page);
+        }
         Self::with_properties(path, name, schema, props.build())
     }
 
@@ -382,6 +391,44 @@ mod tests {
             .filter(|e| e.file_name() != "warehouse")
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn lookup_tables_keep_statistics_on_indexed_columns_only() {
+        use datafusion::arrow::array::StringArray;
+        use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("key", DataType::Utf8, false),
+            Field::new("json", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["a", "b"])),
+                Arc::new(StringArray::from(vec!["{}", "[]"])),
+            ],
+        )
+        .unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut w = TableWriter::create_lookup(&path, "t", schema, &["key"]).unwrap();
+        w.write(&batch).unwrap();
+        assert_eq!(w.finish().unwrap(), 2);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        assert!(group.column(0).statistics().is_some(), "the key is indexed");
+        assert!(group.column(1).statistics().is_none(), "JSON is not");
+        // Every column keeps its page locations: the server reads pages by them.
+        let meta = datafusion::parquet::arrow::arrow_reader::ArrowReaderMetadata::load(
+            &std::fs::File::open(&path).unwrap(),
+            datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+                .with_page_index_policy(
+                    datafusion::parquet::file::metadata::PageIndexPolicy::Required,
+                ),
+        )
+        .unwrap();
+        let offsets = meta.metadata().offset_index().expect("offset index");
+        assert_eq!(offsets[0].len(), 2);
     }
 
     #[test]

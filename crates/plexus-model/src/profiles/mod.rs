@@ -8,6 +8,7 @@
 //! `power_users` are one SQL statement each, generated from `plexus.yml` and run in
 //! [`PROFILE_TABLES`] order, each reading the tables before it.
 
+mod event_store;
 pub mod facts;
 pub mod timeline;
 
