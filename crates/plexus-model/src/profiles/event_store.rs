@@ -113,6 +113,13 @@ impl Events {
             first = false;
             Ok(())
         })?;
+        if first {
+            // No events at all: every column is there, empty.
+            events.columns.push(Column::Times(DataType::Int64));
+            events
+                .columns
+                .extend((1..names.len()).map(|_| Column::Arrays(Vec::new())));
+        }
         Ok(events)
     }
 
@@ -420,6 +427,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_file_without_events_reads_as_no_events() {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        use datafusion::parquet::arrow::ArrowWriter;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("timestamp", DataType::Int64, true),
+            Field::new("event_id", DataType::Utf8, false),
+            Field::new("value", DataType::Float64, true),
+        ]));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("events.parquet");
+        let w = ArrowWriter::try_new(std::fs::File::create(&path).expect("create"), schema, None)
+            .expect("writer");
+        w.close().expect("close");
+        let events = Events::read(&path, &["timestamp", "event_id", "value"], 1).expect("read");
+        assert_eq!(events.len(), 0);
+        assert!(events.is_number(2), "the value check passes on no events");
     }
 
     #[test]
