@@ -1,5 +1,6 @@
 //! One source's batches through three stages at once: a thread reads them, worker threads
-//! map and prepare them (normalising identifiers, building event columns), and the calling
+//! finish them (parsing Segment calls), map and prepare them (normalising identifiers,
+//! building event columns), and the calling
 //! thread adds them to the collection in the order they were read (interning identifiers
 //! and finding duplicate keys need one owner).
 //!
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 
 use datafusion::arrow::array::RecordBatch;
-use plexus_ingest::{IngestError, Mapper, SourceReader};
+use plexus_ingest::{IngestError, Mapper, Piece, SourceReader};
 use plexus_model::entities::{PreparedBatch, SinkError, SourcePlan};
 
 /// Batches read but not yet added: enough to keep every worker busy.
@@ -24,8 +25,12 @@ pub(crate) struct Stream<'a> {
     pub(crate) plan: &'a SourcePlan,
 }
 
-/// What a worker hands back: the raw batch and its prepared form, or why mapping failed.
-type Done = (u64, Result<(RecordBatch, PreparedBatch), IngestError>);
+/// What a worker hands back: the raw batch and its prepared form (`None` when no row of
+/// the piece loads), or why mapping failed.
+type Done = (
+    u64,
+    Result<Option<(RecordBatch, PreparedBatch)>, IngestError>,
+);
 
 impl Stream<'_> {
     /// Streams every batch through `add` in reading order. Returns the reader's result
@@ -39,7 +44,7 @@ impl Stream<'_> {
             .map(|n| n.get())
             .unwrap_or(1)
             .clamp(1, 4);
-        let (job_tx, job_rx) = sync_channel::<(u64, RecordBatch)>(workers);
+        let (job_tx, job_rx) = sync_channel::<(u64, Piece)>(workers);
         let job_rx = Mutex::new(job_rx);
         let (done_tx, done_rx) = sync_channel::<Done>(IN_FLIGHT);
         // A token per batch in flight: the reader takes one before each batch, the caller
@@ -56,10 +61,10 @@ impl Stream<'_> {
                 .name("read".into())
                 .spawn_scoped(scope, move || {
                     let mut seq = 0u64;
-                    reader.for_each_batch(plexus_ingest::BATCH_ROWS, &mut |batch| {
+                    reader.for_each_piece(plexus_ingest::BATCH_ROWS, &mut |piece| {
                         token_rx.recv().map_err(|_| IngestError::Stopped)?;
                         job_tx
-                            .send((seq, batch))
+                            .send((seq, piece))
                             .map_err(|_| IngestError::Stopped)?;
                         seq += 1;
                         Ok(())
@@ -78,11 +83,14 @@ impl Stream<'_> {
                                     Ok(rx) => rx.recv(),
                                     Err(_) => return,
                                 };
-                                let Ok((seq, batch)) = job else { return };
-                                let prepared = mapper.map(&batch).map(|mapped| {
-                                    let prepared = plan.prepare(&mapped);
-                                    (batch, prepared)
-                                });
+                                let Ok((seq, piece)) = job else { return };
+                                let prepared = match reader.finish_piece(piece) {
+                                    None => Ok(None),
+                                    Some(batch) => mapper.map(&batch).map(|mapped| {
+                                        let prepared = plan.prepare(&mapped);
+                                        Some((batch, prepared))
+                                    }),
+                                };
                                 if done_tx.send((seq, prepared)).is_err() {
                                     return;
                                 }
@@ -95,7 +103,7 @@ impl Stream<'_> {
 
             let mut rows = 0u64;
             let mut failed_mapping = None;
-            let mut waiting: BTreeMap<u64, Result<(RecordBatch, PreparedBatch), IngestError>> =
+            let mut waiting: BTreeMap<u64, Result<Option<(RecordBatch, PreparedBatch)>, _>> =
                 BTreeMap::new();
             let mut next = 0u64;
             let mut consume = || -> Result<(), SinkError> {
@@ -104,9 +112,11 @@ impl Stream<'_> {
                     while let Some(done) = waiting.remove(&next) {
                         next += 1;
                         match done {
-                            Ok((batch, prepared)) => {
-                                rows += batch.num_rows() as u64;
-                                add(&batch, prepared)?;
+                            Ok(finished) => {
+                                if let Some((batch, prepared)) = finished {
+                                    rows += batch.num_rows() as u64;
+                                    add(&batch, prepared)?;
+                                }
                                 // The reader may be gone already: nothing waits for it.
                                 let _ = token_tx.send(());
                             }

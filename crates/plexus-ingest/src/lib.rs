@@ -32,7 +32,7 @@ pub use error::IngestError;
 pub use mapping::{Layout, MappedSource, Mapper, Slot, check_mapping, map_source};
 pub use read::{
     BATCH_ROWS, CURSORS_TABLE, CursorState, FILE_COLUMN, FileReject, LINE_COLUMN, OpenOptions,
-    RowReject, SourceReader, SourceTable, is_hidden, open_source, open_source_with, read_source,
-    rows_table,
+    Piece, RowReject, SourceReader, SourceTable, is_hidden, open_source, open_source_with,
+    read_source, rows_table,
 };
 pub use values::{MappedRows, format_micros, parse_timestamp};

@@ -99,8 +99,12 @@ pub fn read_segment<R: BufRead>(reader: R) -> SegmentReader<R> {
     SegmentReader::new(reader)
 }
 
-/// Parses one raw line (without its `\n`), `None` for a blank line.
-fn parse_line(bytes: &[u8], line: u64) -> Option<Result<SegmentRecord, Reject>> {
+/// Parses one raw line (without its `\n`; a trailing `\r` is fine) numbered `line`
+/// (1-based; a byte-order mark is skipped on line 1), `None` for a blank line.
+///
+/// This is [`read_segment`]'s parser for callers that cut a file into runs of whole
+/// lines themselves, to parse the runs on several threads.
+pub fn parse_line(bytes: &[u8], line: u64) -> Option<Result<SegmentRecord, Reject>> {
     let bytes = if line == 1 {
         bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
     } else {

@@ -457,6 +457,69 @@ impl ConnectorFile {
         emit(&mut batch, true)
     }
 
+    /// Whether the file is read as [`SegmentChunk`]s that worker threads parse
+    /// ([`ConnectorFile::cut`], [`parse_chunk`]) instead of by [`ConnectorFile::stream`].
+    pub fn cuts_into_chunks(&self) -> bool {
+        matches!(
+            (&self.parsed, self.kind),
+            (Parsed::Streamed, SourceKind::Segment)
+        )
+    }
+
+    /// Cuts a Segment file into runs of at most `batch_rows` whole lines, without parsing
+    /// them: parsing is most of a Segment file's cost, and runs parse on any thread. A read
+    /// error ends the file with a reject on the line it stopped at, as
+    /// [`segment::read_segment`] does.
+    pub fn cut(
+        &self,
+        source: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(SegmentChunk) -> Result<(), IngestError>,
+        rejects: &mut Vec<RowReject>,
+    ) -> Result<(), IngestError> {
+        use std::io::BufRead;
+        let mut reader = BufReader::with_capacity(1 << 20, self.open(source)?);
+        let batch_rows = batch_rows.max(1);
+        let mut chunk = SegmentChunk {
+            bytes: Vec::new(),
+            first_line: 1,
+            lines: 0,
+        };
+        loop {
+            match reader.read_until(b'\n', &mut chunk.bytes) {
+                Ok(0) => break,
+                Ok(_) => {
+                    chunk.lines += 1;
+                    if chunk.lines as usize >= batch_rows {
+                        let next = SegmentChunk {
+                            bytes: Vec::with_capacity(chunk.bytes.len() + chunk.bytes.len() / 8),
+                            first_line: chunk.first_line + chunk.lines,
+                            lines: 0,
+                        };
+                        visit(std::mem::replace(&mut chunk, next))?;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // The part of a line read before the error is dropped with it.
+                    let complete = chunk.bytes.iter().rposition(|&b| b == b'\n');
+                    chunk.bytes.truncate(complete.map_or(0, |i| i + 1));
+                    rejects.push(RowReject {
+                        line: chunk.first_line + chunk.lines,
+                        column: None,
+                        value: None,
+                        reason: format!("reading the file failed: {e}"),
+                    });
+                    break;
+                }
+            }
+        }
+        if !chunk.bytes.is_empty() {
+            visit(chunk)?;
+        }
+        Ok(())
+    }
+
     fn open(&self, source: &str) -> Result<std::fs::File, IngestError> {
         std::fs::File::open(&self.path).map_err(|error| IngestError::Io {
             source_name: source.to_string(),
@@ -464,6 +527,32 @@ impl ConnectorFile {
             error,
         })
     }
+}
+
+/// A run of whole lines of a Segment file, as [`ConnectorFile::cut`] hands it on.
+#[derive(Debug)]
+pub struct SegmentChunk {
+    /// The lines, each ending in `\n` except perhaps the file's last.
+    bytes: Vec<u8>,
+    /// The 1-based line number of the first line.
+    first_line: u64,
+    /// How many lines the run holds.
+    lines: u64,
+}
+
+/// Parses a run of Segment lines into rows (`None` when no line gave a record); malformed
+/// calls go to `rejects` with their line.
+pub fn parse_chunk(chunk: &SegmentChunk, rejects: &mut Vec<RowReject>) -> Option<RawRows> {
+    let mut batch = Batch::new(SourceKind::Segment);
+    let bytes = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        match segment::parse_line(line, chunk.first_line + i as u64) {
+            None => {}
+            Some(Ok(r)) => batch.push(r.line, segment_values(r)),
+            Some(Err(r)) => rejects.push(reject(r)),
+        }
+    }
+    (batch.len() > 0).then(|| batch.finish(SourceKind::Segment))
 }
 
 /// The domain of an address, lower-case.
@@ -654,6 +743,53 @@ mod tests {
         let rows = b.finish(SourceKind::Ics);
         assert_eq!(rows.columns.len(), rows.names.len());
         assert!(rows.columns.iter().all(|c| c.len() == 1));
+    }
+
+    /// A Segment file cut into runs of whole lines and parsed run by run gives every
+    /// record and every reject with its own line, whatever the run size.
+    #[test]
+    fn segment_runs_keep_lines_and_rejects() {
+        let call = |n: u32| {
+            format!(
+                "{{\"type\":\"track\",\"event\":\"e{n}\",\"userId\":\"u\",\"timestamp\":\"2024-01-01T00:00:00Z\"}}"
+            )
+        };
+        // Lines: 1 call, 2 blank, 3 bad JSON, 4 call (CRLF), 5 call without a newline.
+        let text = format!("{}\n\n{{oops\n{}\r\n{}", call(1), call(4), call(5));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.ndjson");
+        std::fs::write(&path, text).unwrap();
+        let options = ConnectorOptions {
+            own_domains: Vec::new(),
+            keep_body: false,
+            window: (0, 1),
+        };
+        let file = open_connector("calls", SourceKind::Segment, &path, &options).unwrap();
+        assert!(file.cuts_into_chunks());
+        for run in [1, 2, 3, 100] {
+            let mut chunks = Vec::new();
+            let mut rejects = Vec::new();
+            file.cut(
+                "calls",
+                run,
+                &mut |c| {
+                    chunks.push(c);
+                    Ok(())
+                },
+                &mut rejects,
+            )
+            .unwrap();
+            assert_eq!(chunks.len(), 5usize.div_ceil(run), "run of {run}");
+            let mut lines = Vec::new();
+            for c in &chunks {
+                if let Some(rows) = parse_chunk(c, &mut rejects) {
+                    lines.extend(rows.lines);
+                }
+            }
+            assert_eq!(lines, vec![1, 4, 5], "run of {run}");
+            let bad: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+            assert_eq!(bad, vec![3], "run of {run}");
+        }
     }
 
     #[test]

@@ -181,6 +181,21 @@ pub struct SourceReader {
     streamed_rejects: Mutex<Vec<FileReject>>,
 }
 
+/// Rows on their way from a [`SourceReader`]: a finished batch, or raw text a worker
+/// turns into one with [`SourceReader::finish_piece`].
+#[derive(Debug)]
+pub struct Piece(Pending);
+
+#[derive(Debug)]
+enum Pending {
+    Ready(RecordBatch),
+    /// Whole lines of the Segment file `scans[file]`.
+    Segment {
+        file: usize,
+        chunk: connectors::SegmentChunk,
+    },
+}
+
 /// How a build reads its sources, beyond what `plexus.yml` says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OpenOptions {
@@ -297,48 +312,94 @@ impl SourceReader {
         batch_rows: usize,
         visit: &mut dyn FnMut(RecordBatch) -> Result<(), IngestError>,
     ) -> Result<(), IngestError> {
-        let schema = &self.schema;
-        for (rel, _, scan) in &self.scans {
+        self.for_each_piece(batch_rows, &mut |piece| match self.finish_piece(piece) {
+            Some(batch) => visit(batch),
+            None => Ok(()),
+        })
+    }
+
+    /// Streams every file as [`Piece`]s of at most `batch_rows` rows, in order, without
+    /// doing the work [`SourceReader::finish_piece`] can do on another thread: a caller
+    /// that reads on one thread and finishes pieces on several parses Segment files on
+    /// every core. [`SourceReader::for_each_batch`] does both on the calling thread.
+    pub fn for_each_piece(
+        &self,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(Piece) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        for (index, (rel, _, scan)) in self.scans.iter().enumerate() {
             let mut rejects = Vec::new();
-            let streamed = scan.stream(
-                &self.name,
-                batch_rows,
-                &mut |rows: RawRows| {
-                    let n = rows.lines.len();
-                    let mut columns = Vec::with_capacity(schema.fields().len());
-                    for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
-                        let i = rows
-                            .names
-                            .iter()
-                            .position(|c| c == field.name())
-                            .expect("unified column");
-                        let col = &rows.columns[i];
-                        columns.push(if col.data_type() == field.data_type() {
-                            col.clone()
-                        } else {
-                            datafusion::arrow::compute::cast(col, field.data_type())
-                                .expect("unify only widens to text where the cast is supported")
-                        });
-                    }
-                    columns.push(Arc::new(StringArray::from(vec![rel.as_str(); n])));
-                    columns.push(Arc::new(UInt64Array::from(rows.lines)));
-                    visit(
-                        RecordBatch::try_new(schema.clone(), columns)
-                            .expect("columns match the schema"),
-                    )
-                },
-                &mut rejects,
-            );
-            self.streamed_rejects
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend(rejects.into_iter().map(|reject| FileReject {
-                    file: rel.clone(),
-                    reject,
-                }));
+            let streamed = match scan {
+                FileScan::Connector(f) if f.cuts_into_chunks() => f.cut(
+                    &self.name,
+                    batch_rows,
+                    &mut |chunk| visit(Piece(Pending::Segment { file: index, chunk })),
+                    &mut rejects,
+                ),
+                _ => scan.stream(
+                    &self.name,
+                    batch_rows,
+                    &mut |rows: RawRows| visit(Piece(Pending::Ready(self.batch_of(rel, rows)))),
+                    &mut rejects,
+                ),
+            };
+            self.keep_rejects(rel, rejects);
             streamed?;
         }
         Ok(())
+    }
+
+    /// Turns a [`Piece`] into its batch: parses a raw chunk (its malformed records become
+    /// rejects of the source); `None` when no row of it loads.
+    pub fn finish_piece(&self, piece: Piece) -> Option<RecordBatch> {
+        match piece.0 {
+            Pending::Ready(batch) => Some(batch),
+            Pending::Segment { file, chunk } => {
+                let rel = &self.scans[file].0;
+                let mut rejects = Vec::new();
+                let rows = connectors::parse_chunk(&chunk, &mut rejects);
+                self.keep_rejects(rel, rejects);
+                rows.map(|rows| self.batch_of(rel, rows))
+            }
+        }
+    }
+
+    /// Records rows of file `rel` rejected while streaming.
+    fn keep_rejects(&self, rel: &str, rejects: Vec<RowReject>) {
+        if rejects.is_empty() {
+            return;
+        }
+        self.streamed_rejects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(rejects.into_iter().map(|reject| FileReject {
+                file: rel.to_string(),
+                reject,
+            }));
+    }
+
+    /// A file's rows under the source's schema, with the hidden file and line columns.
+    fn batch_of(&self, rel: &str, rows: RawRows) -> RecordBatch {
+        let schema = &self.schema;
+        let n = rows.lines.len();
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields().iter().filter(|f| !is_hidden(f.name())) {
+            let i = rows
+                .names
+                .iter()
+                .position(|c| c == field.name())
+                .expect("unified column");
+            let col = &rows.columns[i];
+            columns.push(if col.data_type() == field.data_type() {
+                col.clone()
+            } else {
+                datafusion::arrow::compute::cast(col, field.data_type())
+                    .expect("unify only widens to text where the cast is supported")
+            });
+        }
+        columns.push(Arc::new(StringArray::from(vec![rel; n])));
+        columns.push(Arc::new(UInt64Array::from(rows.lines)));
+        RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
     }
 
     /// Whether the source keeps its rows in the warehouse for the next build (a
@@ -361,14 +422,17 @@ impl SourceReader {
     /// Every rejected row: those found when the files were opened, then those found while
     /// streaming them (complete once [`SourceReader::for_each_batch`] has returned).
     pub fn all_rejects(&self) -> Vec<FileReject> {
+        let mut streamed = self
+            .streamed_rejects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        // Pieces finished on several threads record their rejects in any order: file
+        // order, then line, whatever the threads did.
+        let file_index = |rel: &str| self.scans.iter().position(|(r, _, _)| r == rel);
+        streamed.sort_by_cached_key(|r| (file_index(&r.file), r.reject.line));
         let mut all = self.rejects.clone();
-        all.extend(
-            self.streamed_rejects
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .cloned(),
-        );
+        all.extend(streamed);
         all
     }
 
