@@ -38,9 +38,22 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// them back at once made the kernel zero the same pages again and again (`clear_page_erms`
 /// was about 10% of a load's samples under `perf`). Measured on a 2,000,000-row CSV build:
 /// load 4.4 s -> 3.3-3.9 s, peak RSS about the same (bench/README.md, session 9).
+///
+/// Also turns transparent huge pages off for the process. mimalloc asks the kernel for
+/// huge pages (`madvise(MADV_HUGEPAGE)`) on its arenas, and each time it returned part of
+/// one and used it again, the kernel zeroed a whole 2 MiB page: `clear_page_erms` was 29%
+/// of the samples of a 1,000,000-call Segment load. Without huge pages, that load went
+/// from 3.2-4.3 s to 2.5-2.8 s (bench/README.md, session 12).
 fn tune_allocator() {
     // SAFETY: sets one integer option; mimalloc allows it at any time, from any thread.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes one integer flag and touches no memory of ours; it
+    // only sets a flag of this process that the kernel reads when it faults pages in. A
+    // kernel without it returns an error, which changes nothing, so it is ignored.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
 
 fn main() -> ExitCode {
