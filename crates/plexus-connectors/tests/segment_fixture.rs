@@ -8,7 +8,7 @@ use common::{fixture, utc};
 use plexus_connectors::Reject;
 use plexus_connectors::segment::{SegmentRecord, read_segment};
 
-fn load() -> (Vec<SegmentRecord>, Vec<Reject>) {
+fn load() -> (Vec<SegmentRecord<'static>>, Vec<Reject>) {
     let file = std::fs::File::open(fixture("segment.ndjson")).expect("fixture exists");
     let mut ok = Vec::new();
     let mut rejects = Vec::new();
@@ -29,7 +29,7 @@ fn loads_every_call_type_and_rejects_two_lines() {
     let (ok, rejects) = load();
     let kinds: Vec<(u64, &str, &str)> = ok
         .iter()
-        .map(|r| (r.line, r.kind.as_str(), r.event.as_str()))
+        .map(|r| (r.line, r.kind, r.event.as_ref()))
         .collect();
     assert_eq!(
         kinds,

@@ -1,6 +1,8 @@
 //! Turns one JSON line into a [`SegmentRecord`], applying the Segment spec's
 //! rules (identity fields, timestamps, traits, properties).
 
+use std::borrow::Cow;
+
 use super::SegmentRecord;
 use super::lenient::Scalar;
 use super::wire::{Call, Properties, Traits, parse_nested};
@@ -10,9 +12,9 @@ use crate::time::parse_iso8601_micros;
 /// The call types of the Segment spec, in their canonical spelling.
 const KINDS: [&str; 6] = ["identify", "track", "page", "screen", "group", "alias"];
 
-/// Owned text of the first present of two spellings of a field.
-fn pick(camel: &Scalar<'_>, snake: &Scalar<'_>) -> Option<String> {
-    camel.text().or_else(|| snake.text()).map(str::to_owned)
+/// The text of the first present of two spellings of a field.
+fn pick<'a>(camel: Scalar<'a>, snake: Scalar<'a>) -> Option<Cow<'a, str>> {
+    camel.take().or_else(|| snake.take())
 }
 
 /// Cuts serde_json's " at line L column C" suffix; the column is reported
@@ -78,9 +80,9 @@ fn event_time(call: &Call<'_>, line: u64) -> Result<i64, Reject> {
 }
 
 /// Joins `name`, or `firstName` + `lastName`, into a person's name.
-fn person_name(traits: &Traits<'_>) -> Option<String> {
-    if let Some(name) = traits.name.text() {
-        return Some(name.to_owned());
+fn person_name<'a>(traits: &mut Traits<'a>) -> Option<Cow<'a, str>> {
+    if let Some(name) = std::mem::take(&mut traits.name).take() {
+        return Some(name);
     }
     let first = traits
         .first_name
@@ -91,14 +93,14 @@ fn person_name(traits: &Traits<'_>) -> Option<String> {
         .text()
         .or_else(|| traits.last_name_snake.text());
     match (first, last) {
-        (Some(f), Some(l)) => Some(format!("{f} {l}")),
-        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+        (Some(f), Some(l)) => Some(Cow::Owned(format!("{f} {l}"))),
+        (Some(one), None) | (None, Some(one)) => Some(Cow::Owned(one.to_owned())),
         (None, None) => None,
     }
 }
 
 /// Parses one non-blank line into a record.
-pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord, Reject> {
+pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord<'_>, Reject> {
     if bytes.first() != Some(&b'{') {
         return Err(Reject::new(
             line,
@@ -116,7 +118,7 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord, Reject> 
             ),
         )
     })?;
-    let call: Call<'_> =
+    let mut call: Call<'_> =
         serde_json::from_str(text).map_err(|e| Reject::new(line, json_reason(&e)))?;
     let Some(raw_kind) = call.kind.text() else {
         return Err(Reject::new(
@@ -132,9 +134,18 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord, Reject> 
             ),
         ));
     };
-    let user_id = pick(&call.user_id, &call.user_id_snake);
-    let anonymous_id = pick(&call.anonymous_id, &call.anonymous_id_snake);
-    let previous_id = pick(&call.previous_id, &call.previous_id_snake);
+    let user_id = pick(
+        std::mem::take(&mut call.user_id),
+        std::mem::take(&mut call.user_id_snake),
+    );
+    let anonymous_id = pick(
+        std::mem::take(&mut call.anonymous_id),
+        std::mem::take(&mut call.anonymous_id_snake),
+    );
+    let previous_id = pick(
+        std::mem::take(&mut call.previous_id),
+        std::mem::take(&mut call.previous_id_snake),
+    );
     if kind == "alias" {
         if previous_id.is_none() || user_id.is_none() {
             return Err(Reject::new(
@@ -150,81 +161,77 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord, Reject> 
     }
     let timestamp = event_time(&call, line)?;
 
-    let event = match kind {
-        "track" => match call.event.text() {
-            Some(e) => e.to_owned(),
+    let event: Cow<'_, str> = match kind {
+        "track" => match std::mem::take(&mut call.event).take() {
+            Some(e) => e,
             None => {
                 return Err(Reject::new(line, "track call without `event` name"));
             }
         },
-        "page" => "page_viewed".to_owned(),
-        "screen" => "screen_viewed".to_owned(),
-        other => other.to_owned(),
+        "page" => Cow::Borrowed("page_viewed"),
+        "screen" => Cow::Borrowed("screen_viewed"),
+        other => Cow::Borrowed(other),
     };
 
-    let context = call.context.as_ref();
+    let mut context = call.context.take();
     let own_traits = matches!(kind, "identify" | "group");
     // identify/group carry their own traits; other calls carry the user's
     // traits in context.traits (top-level traits accepted as a fallback).
     let traits_raw = if own_traits {
         call.traits
     } else {
-        context.and_then(|c| c.traits).or(call.traits)
+        context.as_ref().and_then(|c| c.traits).or(call.traits)
     };
-    let traits: Traits<'_> = parse_nested(traits_raw);
+    let mut traits: Traits<'_> = parse_nested(traits_raw);
     let props: Properties<'_> = parse_nested(call.properties);
 
     let (person, company) = if kind == "group" {
-        (None, traits.name.text().map(str::to_owned))
+        (None, std::mem::take(&mut traits.name).take())
     } else {
         (
-            person_name(&traits),
-            traits.company.0.text().map(str::to_owned),
+            person_name(&mut traits),
+            std::mem::take(&mut traits.company.0).take(),
         )
     };
     let name = if matches!(kind, "page" | "screen") {
-        call.name
-            .text()
-            .or_else(|| props.name.text())
-            .map(str::to_owned)
+        call.name.take().or_else(|| props.name.take())
     } else {
         None
     };
-    let url = props
-        .url
-        .text()
-        .or_else(|| {
-            context
-                .and_then(|c| c.page.as_ref())
-                .and_then(|p| p.url.text())
-        })
-        .map(str::to_owned);
+    let url = props.url.take().or_else(|| {
+        context
+            .as_mut()
+            .and_then(|c| c.page.take())
+            .and_then(|p| p.url.take())
+    });
+    let device_id = context
+        .as_mut()
+        .and_then(|c| c.device.take())
+        .and_then(|d| d.id.take());
+    let group_id = pick(call.group_id, call.group_id_snake)
+        .or_else(|| context.and_then(|c| c.group_id.take()));
 
     Ok(SegmentRecord {
         line,
-        kind: kind.to_owned(),
-        message_id: pick(&call.message_id, &call.message_id_snake),
+        kind,
+        message_id: pick(call.message_id, call.message_id_snake),
         timestamp,
         anonymous_id,
-        device_id: context
-            .and_then(|c| c.device.as_ref())
-            .and_then(|d| d.id.text())
-            .map(str::to_owned),
+        device_id,
         user_id,
         previous_id,
-        group_id: pick(&call.group_id, &call.group_id_snake)
-            .or_else(|| context.and_then(|c| c.group_id.text()).map(str::to_owned)),
+        group_id,
         event,
         name,
-        email: traits.email.text().map(str::to_owned),
+        email: traits.email.take(),
         person_name: person,
-        phone: traits.phone.text().map(str::to_owned),
+        phone: traits.phone.take(),
         company,
-        traits: traits_raw.map(|r| r.get().to_owned()),
-        properties: call.properties.map(|r| r.get().to_owned()),
+        traits: traits_raw.map(|r| Cow::Borrowed(r.get())),
+        properties: call.properties.map(|r| Cow::Borrowed(r.get())),
         url,
         revenue: props.revenue.0,
-        currency: props.currency.text().map(str::to_owned),
+        currency: props.currency.take(),
     })
 }
 
@@ -232,7 +239,7 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord, Reject> 
 mod tests {
     use super::*;
 
-    fn ok(json: &str) -> SegmentRecord {
+    fn ok(json: &str) -> SegmentRecord<'_> {
         match convert(json.as_bytes(), 1) {
             Ok(r) => r,
             Err(e) => panic!("rejected: {e}"),

@@ -18,6 +18,23 @@ impl<'a> Scalar<'a> {
     pub(crate) fn text(&self) -> Option<&str> {
         self.0.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
+
+    /// The text, trimmed, if not empty, taken out: borrowed from the input when it was.
+    pub(crate) fn take(self) -> Option<Cow<'a, str>> {
+        match self.0? {
+            Cow::Borrowed(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(Cow::Borrowed),
+            Cow::Owned(s) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    None
+                } else if t.len() == s.len() {
+                    Some(Cow::Owned(s))
+                } else {
+                    Some(Cow::Owned(t.to_owned()))
+                }
+            }
+        }
+    }
 }
 
 /// Drains a map or sequence so the outer parse can continue.

@@ -25,58 +25,92 @@ mod convert;
 mod lenient;
 mod wire;
 
+use std::borrow::Cow;
 use std::io::{BufRead, ErrorKind};
 
 use crate::Reject;
 
 /// One Segment call, flattened for the timeline.
+///
+/// Text borrows from the parsed line where it can (`SegmentRecord<'static>` owns it all:
+/// what [`SegmentReader`] yields); [`parse_line`] gives borrowed records, so a caller that
+/// copies them into columns at once allocates nothing per call.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SegmentRecord {
+pub struct SegmentRecord<'a> {
     /// 1-based line of the call in its file.
     pub line: u64,
     /// Call type, lower-case: identify, track, page, screen, group or alias.
-    pub kind: String,
+    pub kind: &'static str,
     /// `messageId`, Segment's de-duplication key.
-    pub message_id: Option<String>,
+    pub message_id: Option<Cow<'a, str>>,
     /// Event time in microseconds since the epoch (UTC).
     pub timestamp: i64,
     /// `anonymousId` (device/cookie id before sign-up).
-    pub anonymous_id: Option<String>,
+    pub anonymous_id: Option<Cow<'a, str>>,
     /// `context.device.id` (the device's own id, e.g. a mobile advertising
     /// or install id).
-    pub device_id: Option<String>,
+    pub device_id: Option<Cow<'a, str>>,
     /// `userId` (the app's own user id).
-    pub user_id: Option<String>,
+    pub user_id: Option<Cow<'a, str>>,
     /// `previousId` of an alias call (the id being merged into `userId`).
-    pub previous_id: Option<String>,
+    pub previous_id: Option<Cow<'a, str>>,
     /// `groupId` of a group call (the account/company id), else the
     /// `context.groupId` a track, page or screen call is made in.
-    pub group_id: Option<String>,
+    pub group_id: Option<Cow<'a, str>>,
     /// What happened: the track event name, `page_viewed`, `screen_viewed`,
     /// `identify`, `group` or `alias`.
-    pub event: String,
+    pub event: Cow<'a, str>,
     /// Page or screen name (`name`, else `properties.name`).
-    pub name: Option<String>,
+    pub name: Option<Cow<'a, str>>,
     /// Email from the traits.
-    pub email: Option<String>,
+    pub email: Option<Cow<'a, str>>,
     /// Person's name from the traits (`name`, or `firstName lastName`).
-    pub person_name: Option<String>,
+    pub person_name: Option<Cow<'a, str>>,
     /// Phone from the traits.
-    pub phone: Option<String>,
+    pub phone: Option<Cow<'a, str>>,
     /// Company: the group's `traits.name` on group calls, else the
     /// `company` trait (a name, or an object with `name`).
-    pub company: Option<String>,
+    pub company: Option<Cow<'a, str>>,
     /// Raw JSON text of the traits used (`traits` on identify/group,
     /// `context.traits` on other calls).
-    pub traits: Option<String>,
+    pub traits: Option<Cow<'a, str>>,
     /// Raw JSON text of `properties`.
-    pub properties: Option<String>,
+    pub properties: Option<Cow<'a, str>>,
     /// `properties.url`, else `context.page.url`.
-    pub url: Option<String>,
+    pub url: Option<Cow<'a, str>>,
     /// `properties.revenue` (a number or numeric string).
     pub revenue: Option<f64>,
     /// `properties.currency`.
-    pub currency: Option<String>,
+    pub currency: Option<Cow<'a, str>>,
+}
+
+impl SegmentRecord<'_> {
+    /// The record with all its text owned, free of the line it was parsed from.
+    pub fn into_owned(self) -> SegmentRecord<'static> {
+        let own = |v: Option<Cow<'_, str>>| v.map(|v| Cow::Owned(v.into_owned()));
+        SegmentRecord {
+            line: self.line,
+            kind: self.kind,
+            message_id: own(self.message_id),
+            timestamp: self.timestamp,
+            anonymous_id: own(self.anonymous_id),
+            device_id: own(self.device_id),
+            user_id: own(self.user_id),
+            previous_id: own(self.previous_id),
+            group_id: own(self.group_id),
+            event: Cow::Owned(self.event.into_owned()),
+            name: own(self.name),
+            email: own(self.email),
+            person_name: own(self.person_name),
+            phone: own(self.phone),
+            company: own(self.company),
+            traits: own(self.traits),
+            properties: own(self.properties),
+            url: own(self.url),
+            revenue: self.revenue,
+            currency: own(self.currency),
+        }
+    }
 }
 
 /// Streams [`SegmentRecord`]s out of NDJSON, one line at a time.
@@ -104,7 +138,7 @@ pub fn read_segment<R: BufRead>(reader: R) -> SegmentReader<R> {
 ///
 /// This is [`read_segment`]'s parser for callers that cut a file into runs of whole
 /// lines themselves, to parse the runs on several threads.
-pub fn parse_line(bytes: &[u8], line: u64) -> Option<Result<SegmentRecord, Reject>> {
+pub fn parse_line(bytes: &[u8], line: u64) -> Option<Result<SegmentRecord<'_>, Reject>> {
     let bytes = if line == 1 {
         bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
     } else {
@@ -112,6 +146,13 @@ pub fn parse_line(bytes: &[u8], line: u64) -> Option<Result<SegmentRecord, Rejec
     };
     let bytes = bytes.trim_ascii();
     (!bytes.is_empty()).then(|| convert::convert(bytes, line))
+}
+
+/// A parsed line with its text owned.
+fn owned(
+    item: Option<Result<SegmentRecord<'_>, Reject>>,
+) -> Option<Result<SegmentRecord<'static>, Reject>> {
+    item.map(|r| r.map(SegmentRecord::into_owned))
 }
 
 impl<R: BufRead> SegmentReader<R> {
@@ -126,7 +167,7 @@ impl<R: BufRead> SegmentReader<R> {
     }
 
     /// Reports an I/O error once and stops.
-    fn io_error(&mut self, e: &std::io::Error) -> Option<Result<SegmentRecord, Reject>> {
+    fn io_error(&mut self, e: &std::io::Error) -> Option<Result<SegmentRecord<'static>, Reject>> {
         self.done = true;
         Some(Err(Reject::new(
             self.line + 1,
@@ -136,7 +177,7 @@ impl<R: BufRead> SegmentReader<R> {
 }
 
 impl<R: BufRead> Iterator for SegmentReader<R> {
-    type Item = Result<SegmentRecord, Reject>;
+    type Item = Result<SegmentRecord<'static>, Reject>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
@@ -152,7 +193,7 @@ impl<R: BufRead> Iterator for SegmentReader<R> {
                     return None;
                 }
                 self.line += 1;
-                let item = parse_line(&self.partial, self.line);
+                let item = owned(parse_line(&self.partial, self.line));
                 self.partial.clear();
                 return item;
             }
@@ -164,10 +205,10 @@ impl<R: BufRead> Iterator for SegmentReader<R> {
             };
             self.line += 1;
             let item = if self.partial.is_empty() {
-                parse_line(&buf[..pos], self.line)
+                owned(parse_line(&buf[..pos], self.line))
             } else {
                 self.partial.extend_from_slice(&buf[..pos]);
-                let item = parse_line(&self.partial, self.line);
+                let item = owned(parse_line(&self.partial, self.line));
                 self.partial.clear();
                 item
             };

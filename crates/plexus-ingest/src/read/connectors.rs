@@ -445,7 +445,7 @@ impl ConnectorFile {
                 for item in segment::read_segment(BufReader::with_capacity(1 << 20, file)) {
                     match item {
                         Ok(r) => {
-                            batch.push(r.line, segment_values(r));
+                            batch.push_segment(&r);
                             emit(&mut batch, false)?;
                         }
                         Err(r) => rejects.push(reject(r)),
@@ -545,10 +545,14 @@ pub struct SegmentChunk {
 pub fn parse_chunk(chunk: &SegmentChunk, rejects: &mut Vec<RowReject>) -> Option<RawRows> {
     let mut batch = Batch::new(SourceKind::Segment);
     let bytes = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (i, end) in ends.enumerate() {
+        let line = &bytes[start..end];
+        start = end + 1;
         match segment::parse_line(line, chunk.first_line + i as u64) {
             None => {}
-            Some(Ok(r)) => batch.push(r.line, segment_values(r)),
+            Some(Ok(r)) => batch.push_segment(&r),
             Some(Err(r)) => rejects.push(reject(r)),
         }
     }
@@ -678,38 +682,51 @@ fn stripe_values(r: &stripe::StripeRecord) -> Vec<Value> {
     ]
 }
 
-fn segment_values(r: segment::SegmentRecord) -> Vec<Value> {
-    let key = r
-        .message_id
-        .clone()
-        .unwrap_or_else(|| format!("line-{}", r.line));
-    vec![
-        Value::Text(Some(key)),
-        Value::Text(Some(r.kind)),
-        Value::Text(r.message_id),
-        Value::Time(Some(r.timestamp)),
-        Value::Text(r.anonymous_id),
-        Value::Text(r.device_id),
-        Value::Text(r.user_id),
-        Value::Text(r.previous_id),
-        Value::Text(r.group_id),
-        Value::Text(Some(r.event)),
-        Value::Text(r.name),
-        Value::Text(r.email),
-        Value::Text(r.person_name),
-        Value::Text(r.phone),
-        Value::Text(r.company),
-        Value::Text(r.traits),
-        Value::Text(r.properties),
-        Value::Text(r.url),
-        Value::Float(r.revenue),
-        Value::Text(r.currency),
-    ]
+impl Batch {
+    /// Appends a Segment call, copying its text straight into the columns (no owned
+    /// strings per call): the columns of [`columns`]`(SourceKind::Segment)`, in order.
+    fn push_segment(&mut self, r: &segment::SegmentRecord<'_>) {
+        match r.message_id.as_deref() {
+            Some(key) => self.text[0].append_value(key),
+            None => self.text[0].append_value(format!("line-{}", r.line)),
+        }
+        self.text[1].append_value(r.kind);
+        self.text[2].append_option(r.message_id.as_deref());
+        self.num[3].push(Some(r.timestamp));
+        let rest = [
+            &r.anonymous_id,
+            &r.device_id,
+            &r.user_id,
+            &r.previous_id,
+            &r.group_id,
+        ];
+        for (i, v) in rest.into_iter().enumerate() {
+            self.text[4 + i].append_option(v.as_deref());
+        }
+        self.text[9].append_value(&r.event);
+        let rest = [
+            &r.name,
+            &r.email,
+            &r.person_name,
+            &r.phone,
+            &r.company,
+            &r.traits,
+            &r.properties,
+            &r.url,
+        ];
+        for (i, v) in rest.into_iter().enumerate() {
+            self.text[10 + i].append_option(v.as_deref());
+        }
+        self.float[18].push(r.revenue);
+        self.text[19].append_option(r.currency.as_deref());
+        self.lines.push(r.line);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::{Array, StringArray};
 
     #[test]
     fn own_domains_match_subdomains_only() {
@@ -718,6 +735,53 @@ mod tests {
         assert!(is_own("eu.acme.io", &own));
         assert!(!is_own("notacme.io", &own));
         assert_eq!(domain("Ann <ann@Acme.IO>").as_deref(), Some("acme.io"));
+    }
+
+    #[test]
+    fn segment_calls_fill_every_column_in_order() {
+        let line = br#"{"type":"track","event":"Paid","userId":"u1","anonymousId":"a1","messageId":"m1","timestamp":"2024-01-01T00:00:00Z","properties":{"revenue":"9.5","currency":"EUR","url":"https://x.example/"},"context":{"traits":{"email":"ann@x.example","name":"Ann","phone":"+1 555","company":"X"},"device":{"id":"d1"},"groupId":"g1"}}"#;
+        let r = segment::parse_line(line, 7).unwrap().unwrap();
+        let mut b = Batch::new(SourceKind::Segment);
+        b.push_segment(&r);
+        let rows = b.finish(SourceKind::Segment);
+        let text = |name: &str| {
+            let i = rows.names.iter().position(|n| n == name).unwrap();
+            let a = rows.columns[i]
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            a.is_valid(0).then(|| a.value(0).to_string())
+        };
+        let want = [
+            ("key", Some("m1")),
+            ("type", Some("track")),
+            ("message_id", Some("m1")),
+            ("anonymous_id", Some("a1")),
+            ("device_id", Some("d1")),
+            ("user_id", Some("u1")),
+            ("previous_id", None),
+            ("group_id", Some("g1")),
+            ("event", Some("Paid")),
+            ("name", None),
+            ("email", Some("ann@x.example")),
+            ("person_name", Some("Ann")),
+            ("phone", Some("+1 555")),
+            ("company", Some("X")),
+            ("url", Some("https://x.example/")),
+            ("currency", Some("EUR")),
+        ];
+        for (name, value) in want {
+            assert_eq!(text(name).as_deref(), value, "column {name}");
+        }
+        assert!(text("properties").is_some_and(|p| p.contains("revenue")));
+        assert!(text("traits").is_some_and(|t| t.contains("ann@x.example")));
+        assert_eq!(rows.lines, vec![7]);
+        assert_eq!(rows.columns.len(), columns(SourceKind::Segment).len());
+        let revenue = rows.columns[18]
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
+        assert_eq!(revenue.value(0), 9.5);
     }
 
     #[test]
