@@ -393,8 +393,9 @@ impl ConnectorFile {
             .collect()
     }
 
-    /// Streams the file's records as rows in batches of at most `batch_rows`; records
-    /// found malformed while streaming (mbox, Segment) go to `rejects`.
+    /// Streams the file's records as rows in batches of at most `batch_rows`; messages
+    /// found malformed while streaming (mbox) go to `rejects`. A file that
+    /// [`ConnectorFile::cuts_into_chunks`] (Segment) is read with [`ConnectorFile::cut`].
     pub fn stream(
         &self,
         source: &str,
@@ -440,18 +441,7 @@ impl ConnectorFile {
                     }
                 }
             }
-            (Parsed::Streamed, SourceKind::Segment) => {
-                let file = self.open(source)?;
-                for item in segment::read_segment(BufReader::with_capacity(1 << 20, file)) {
-                    match item {
-                        Ok(r) => {
-                            batch.push_segment(&r);
-                            emit(&mut batch, false)?;
-                        }
-                        Err(r) => rejects.push(reject(r)),
-                    }
-                }
-            }
+            // Segment files are cut and parsed by run instead (`cut`, `parse_chunk`).
             (Parsed::Streamed, _) => {}
         }
         emit(&mut batch, true)
