@@ -1,8 +1,8 @@
 //! One source's batches through three stages at once: a thread reads them, worker threads
-//! finish them (parsing Segment calls), map and prepare them (normalising identifiers,
-//! building event columns), and the calling
-//! thread adds them to the collection in the order they were read (interning identifiers
-//! and finding duplicate keys need one owner).
+//! finish them (parsing CSV records and Segment calls), map and prepare them (normalising
+//! identifiers, building event columns), and the calling thread adds them to the
+//! collection in the order they were read (interning identifiers and finding duplicate keys
+//! need one owner).
 //!
 //! At most [`IN_FLIGHT`] batches are between the reader and the caller at any time, so
 //! memory does not grow with the source.

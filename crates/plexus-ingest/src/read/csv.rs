@@ -22,8 +22,26 @@ pub struct CsvFile {
     path: PathBuf,
     names: Vec<String>,
     kinds: Vec<Kind>,
+    /// Runs of at most `run_records` whole records covering the file after its header,
+    /// found by the first pass: the second pass parses each on its own (see [`CsvRun`]).
+    runs: Vec<Span>,
+    /// The most records a run holds.
+    run_records: usize,
     /// Rows rejected (wrong number of fields, invalid UTF-8).
     pub rejects: Vec<RowReject>,
+}
+
+/// Records per run: runs are cut where the parser ends a record, so a worker thread can
+/// parse one without the rest of the file.
+const RUN_RECORDS: usize = super::BATCH_ROWS;
+
+/// The bytes of one run of whole records of a [`CsvFile`], read by the reader thread and
+/// parsed into rows by [`CsvFile::run_rows`] on any thread.
+#[derive(Debug)]
+pub struct CsvRun {
+    bytes: Vec<u8>,
+    /// Line breaks before the run's first byte.
+    lines_before: u64,
 }
 
 /// The first pass over a CSV file: checks the header and every row, and infers each
@@ -32,31 +50,38 @@ pub struct CsvFile {
 /// inferences merge, their rejects keep the file's order, and the first error in the file
 /// wins, so the result is the same as one pass.
 pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
+    open_csv_in_runs(source, path, RUN_RECORDS)
+}
+
+/// [`open_csv`], cutting the file into runs of at most `run_records` records.
+fn open_csv_in_runs(source: &str, path: &Path, run_records: usize) -> Result<CsvFile, IngestError> {
+    let run_records = run_records.max(1);
     let errors = Errors { source, path };
     let header = read_header(&errors)?;
     let names = &header.names;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let spans = split_records(&errors, header.records, threads, MIN_SPLIT_BYTES)?;
-    type Part = Result<(Vec<Inference>, Vec<RowReject>, bool), IngestError>;
+    type Part = Result<(Vec<Inference>, Vec<RowReject>, Scanned), IngestError>;
     let infer_span = |span: Span, check_quotes: bool| -> Part {
         let mut rejects = Vec::new();
         let mut inference = vec![Inference::default(); names.len()];
-        let regular = records_in(
+        let scanned = records_in(
             &errors,
             span,
             names,
             check_quotes,
+            run_records,
             |_, record| {
                 for (inf, field) in inference.iter_mut().zip(record.iter()) {
                     if !field.is_empty() && !inf.is_text() {
-                        inf.observe(std::str::from_utf8(field).unwrap_or_default());
+                        inf.observe(field);
                     }
                 }
                 Ok(())
             },
             |r| rejects.push(r),
         )?;
-        Ok((inference, rejects, regular))
+        Ok((inference, rejects, scanned))
     };
     let mut parts: Vec<Part> = if spans.len() == 1 {
         vec![infer_span(spans[0], false)]
@@ -77,24 +102,28 @@ pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
     if parts.len() > 1
         && parts
             .iter()
-            .any(|p| p.as_ref().map_or(true, |(_, _, regular)| !regular))
+            .any(|p| p.as_ref().map_or(true, |(_, _, scanned)| !scanned.regular))
     {
         parts = vec![infer_span(header.records, false)];
     }
     let mut inference = vec![Inference::default(); names.len()];
     let mut rejects = Vec::new();
+    let mut runs = Vec::new();
     for part in parts {
-        let (inf, r, _) = part?;
+        let (inf, r, scanned) = part?;
         for (all, one) in inference.iter_mut().zip(&inf) {
             all.merge(one);
         }
         rejects.extend(r);
+        runs.extend(scanned.runs);
     }
     let kinds = inference.iter().map(Inference::kind).collect();
     Ok(CsvFile {
         path: path.to_path_buf(),
         names: header.names.clone(),
         kinds,
+        runs,
+        run_records,
         rejects,
     })
 }
@@ -109,52 +138,147 @@ impl CsvFile {
             .collect()
     }
 
-    /// The second pass: the good rows in batches of at most `batch_rows`, typed as the
-    /// first pass inferred.
+    /// The most records a run holds: a run parsed whole makes a batch of at most this
+    /// many rows.
+    pub fn run_records(&self) -> usize {
+        self.run_records
+    }
+
+    /// The second pass on one thread: the good rows in batches of at most `batch_rows`,
+    /// typed as the first pass inferred. A batch never spans two runs.
     pub fn stream(
         &self,
         source: &str,
         batch_rows: usize,
         visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
     ) -> Result<(), IngestError> {
-        let new_builders =
-            || -> Vec<StringBuilder> { self.names.iter().map(|_| StringBuilder::new()).collect() };
+        self.cut(source, &mut |run| self.parse_run(&run, batch_rows, visit))
+    }
+
+    /// Reads the file run by run (only the bytes; no parsing), in order, for
+    /// [`CsvFile::run_rows`] to parse on other threads.
+    pub fn cut(
+        &self,
+        source: &str,
+        visit: &mut dyn FnMut(CsvRun) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        let errors = Errors {
+            source,
+            path: &self.path,
+        };
+        let mut file = File::open(&self.path).map_err(|e| errors.io(e))?;
+        for span in &self.runs {
+            file.seek(SeekFrom::Start(span.start))
+                .map_err(|e| errors.io(e))?;
+            let mut bytes = vec![0; (span.end - span.start) as usize];
+            // A file that shrank since the first pass ends in an I/O error naming it.
+            file.read_exact(&mut bytes).map_err(|e| errors.io(e))?;
+            visit(CsvRun {
+                bytes,
+                lines_before: span.lines_before,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A run's good rows as one batch (`None` when it has none): the second pass's work,
+    /// on whichever thread calls it.
+    pub fn run_rows(&self, run: &CsvRun) -> Option<RawRows> {
+        let mut rows = None;
+        let parsed = self.parse_run(run, usize::MAX, &mut |r| {
+            rows = Some(r);
+            Ok(())
+        });
+        debug_assert!(parsed.is_ok(), "the visitor never fails");
+        rows
+    }
+
+    /// Parses the records of `run` into typed batches of at most `batch_rows` rows.
+    /// Rows the first pass rejected (wrong number of fields, invalid UTF-8) are skipped:
+    /// they are in [`CsvFile::rejects`] already.
+    fn parse_run(
+        &self,
+        run: &CsvRun,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
+    ) -> Result<(), IngestError> {
+        // Room for the rows a batch will hold, up to a run's worth (a hint only).
+        let rows_hint = batch_rows.min(self.run_records).min(RUN_RECORDS);
+        let new_builders = || -> Vec<StringBuilder> {
+            self.names
+                .iter()
+                .map(|_| StringBuilder::with_capacity(rows_hint, rows_hint * 8))
+                .collect()
+        };
         let mut builders = new_builders();
-        let mut lines = Vec::with_capacity(batch_rows);
-        let kinds = &self.kinds;
+        let mut lines = Vec::with_capacity(rows_hint);
         let flush = |builders: &mut Vec<StringBuilder>, lines: &mut Vec<u64>| RawRows {
             names: self.names.clone(),
             columns: builders
                 .iter_mut()
-                .zip(kinds)
+                .zip(&self.kinds)
                 .map(|(b, k)| k.convert(b.finish()))
                 .collect::<Vec<ArrayRef>>(),
             lines: std::mem::take(lines),
         };
-        each_record(
-            source,
-            &self.path,
-            |line, record| {
-                for (b, field) in builders.iter_mut().zip(record.iter()) {
-                    match std::str::from_utf8(field).unwrap_or_default() {
-                        "" => b.append_null(),
-                        s => b.append_value(s),
-                    }
+        let bytes = &run.bytes[..];
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(bytes);
+        let mut record = csv::ByteRecord::new();
+        let (mut prev, mut lines_before) = (0usize, run.lines_before);
+        // Reading bytes in memory cannot fail: the `csv` crate's errors are I/O, UTF-8 of
+        // `StringRecord`s and unequal lengths, none of which a flexible byte reader of a
+        // slice meets.
+        while let Ok(true) = reader.read_byte_record(&mut record) {
+            let end = (reader.position().byte() as usize).min(bytes.len());
+            let (line, newlines) = record_line(lines_before, &bytes[prev..end]);
+            lines_before += newlines;
+            prev = end;
+            if record.len() != self.names.len() {
+                continue;
+            }
+            let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+                Ok(text) => text,
+                Err(e) => {
+                    record = e.into_byte_record();
+                    continue;
                 }
-                lines.push(line);
-                if lines.len() >= batch_rows {
-                    visit(flush(&mut builders, &mut lines))?;
-                    lines.reserve(batch_rows);
+            };
+            for (b, field) in builders.iter_mut().zip(text.iter()) {
+                match field {
+                    "" => b.append_null(),
+                    s => b.append_value(s),
                 }
-                Ok(())
-            },
-            |_| {},
-        )?;
+            }
+            record = text.into_byte_record();
+            lines.push(line);
+            if lines.len() >= batch_rows {
+                visit(flush(&mut builders, &mut lines))?;
+                builders = new_builders();
+                lines.reserve(rows_hint);
+            }
+        }
         if !lines.is_empty() {
             visit(flush(&mut builders, &mut lines))?;
         }
         Ok(())
     }
+}
+
+/// The line a record starts on and the line breaks in its bytes `raw` (from the end of
+/// the previous record to the end of this one), `lines_before` breaks before `raw`. Line
+/// breaks before the record's first byte (blank lines, the previous terminator's tail)
+/// come before its line: the `csv` crate's own count lags by one after CRLF.
+fn record_line(lines_before: u64, raw: &[u8]) -> (u64, u64) {
+    let newlines = memchr_count(b'\n', raw) as u64;
+    let line = match raw.iter().position(|&b| !matches!(b, b'\r' | b'\n')) {
+        Some(first) => lines_before + memchr_count(b'\n', &raw[..first]) as u64 + 1,
+        None => lines_before + newlines + 1,
+    };
+    (line, newlines)
 }
 
 /// Reads one CSV file whole: the header, every row typed, lines and rejects.
@@ -343,34 +467,36 @@ fn read_header(errors: &Errors<'_>) -> Result<Header, IngestError> {
     })
 }
 
-/// Parses `path` record by record: checks the header (returns the column names), calls
-/// `row` with each good row and the line it starts on, and `reject` for each row
-/// with the wrong number of fields or invalid UTF-8. Memory holds one record at a time.
-fn each_record(
-    source: &str,
-    path: &Path,
-    row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
-    reject: impl FnMut(RowReject),
-) -> Result<Vec<String>, IngestError> {
-    let errors = Errors { source, path };
-    let header = read_header(&errors)?;
-    records_in(&errors, header.records, &header.names, false, row, reject)?;
-    Ok(header.names)
+/// What [`records_in`] found besides the records.
+#[derive(Debug)]
+struct Scanned {
+    /// Whether every quote stood where RFC 4180 puts them (always true unless asked to
+    /// check).
+    regular: bool,
+    /// The span cut into runs of at most `run_records` records, where the parser ended
+    /// a record.
+    runs: Vec<Span>,
 }
 
-/// Parses the records of `span` (whole records, no header), as [`each_record`] does.
-/// With `check_quotes`, returns whether every quote stood where RFC 4180 puts them (see
-/// [`regular_quotes`]): only then do [`split_records`]'s cuts fall between records.
-/// Without it (one pass, nothing to check), returns true and copies no record bytes.
+/// Parses the records of `span` (whole records, no header) one at a time: calls `row`
+/// with each good row and the line it starts on, and `reject` for each row with the
+/// wrong number of fields or invalid UTF-8.
+/// Cuts the span into runs of `run_records` records.
+/// With `check_quotes`, also finds whether every quote stood where RFC 4180 puts them
+/// (see [`regular_quotes`]): only then do [`split_records`]'s cuts fall between records.
+/// Without it (one pass, nothing to check), copies no record bytes.
 fn records_in(
     errors: &Errors<'_>,
     span: Span,
     names: &[String],
     check_quotes: bool,
-    mut row: impl FnMut(u64, &csv::ByteRecord) -> Result<(), IngestError>,
+    run_records: usize,
+    mut row: impl FnMut(u64, &csv::StringRecord) -> Result<(), IngestError>,
     mut reject: impl FnMut(RowReject),
-) -> Result<bool, IngestError> {
+) -> Result<Scanned, IngestError> {
     let mut regular = true;
+    let mut runs = Vec::new();
+    let (mut run_start, mut records) = ((span.start, span.lines_before), 0usize);
     let mut raw: Vec<u8> = Vec::new();
     let io = |e| errors.io(e);
     let mut reader = csv::ReaderBuilder::new()
@@ -436,6 +562,16 @@ fn records_in(
         if check_quotes && quotes > 0 && regular {
             regular = regular_quotes(&raw);
         }
+        records += 1;
+        if records == run_records {
+            let at = span.start + end;
+            runs.push(Span {
+                start: run_start.0,
+                end: at,
+                lines_before: run_start.1,
+            });
+            (run_start, records) = ((at, lines_before), 0);
+        }
         if record.len() != names.len() {
             reject(RowReject {
                 line,
@@ -445,18 +581,33 @@ fn records_in(
             });
             continue;
         }
-        if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
-            reject(RowReject {
-                line,
-                column: Some(names[i].clone()),
-                value: None,
-                reason: "the field is not valid UTF-8".into(),
-            });
-            continue;
-        }
-        row(line, &record)?;
+        // One UTF-8 check of the whole record, then only its field boundaries.
+        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+            Ok(text) => text,
+            Err(e) => {
+                let field = e.utf8_error().field();
+                record = e.into_byte_record();
+                reject(RowReject {
+                    line,
+                    column: names.get(field).cloned(),
+                    value: None,
+                    reason: "the field is not valid UTF-8".into(),
+                });
+                continue;
+            }
+        };
+        let visited = row(line, &text);
+        record = text.into_byte_record();
+        visited?;
     }
-    Ok(regular)
+    if run_start.0 < span.end || runs.is_empty() {
+        runs.push(Span {
+            start: run_start.0,
+            end: span.end,
+            lines_before: run_start.1,
+        });
+    }
+    Ok(Scanned { regular, runs })
 }
 
 /// Whether the quotes of one record's bytes stand where RFC 4180 puts them: opening a
@@ -688,13 +839,15 @@ mod tests {
                 span,
                 &header.names,
                 true,
+                usize::MAX,
                 |line, r| {
-                    rows.push((line, r.iter().map(<[u8]>::to_vec).collect()));
+                    rows.push((line, r.iter().map(|f| f.as_bytes().to_vec()).collect()));
                     Ok(())
                 },
                 |r| rejects.push(r.line),
             )
-            .map_err(line_of)?;
+            .map_err(line_of)?
+            .regular;
             Ok(((rows, rejects), regular))
         };
         let cut: Vec<_> = spans.iter().map(|&s| parse(s)).collect();
@@ -740,6 +893,118 @@ mod tests {
         assert!(!regular_quotes(b"1,5\" screen\n"));
         assert!(!regular_quotes(b"1,\"a\"b\n"));
         assert!(regular_quotes(b"1,\"a,\"\"b\"\"\n\",c\r\n"));
+    }
+
+    /// Every good row of `path` as (line, values as text): the file cut into runs of
+    /// `run_records` records, each run parsed whole on its own (as a build's workers do)
+    /// or, with `batch_rows`, streamed in batches of that many rows.
+    fn rows_in_runs(
+        path: &Path,
+        run_records: usize,
+        batch_rows: Option<usize>,
+    ) -> Result<Vec<(u64, Vec<String>)>, String> {
+        let file = open_csv_in_runs("t", path, run_records).map_err(|e| e.to_string())?;
+        let mut parts = Vec::new();
+        let read = match batch_rows {
+            Some(n) => file.stream("t", n, &mut |rows| {
+                assert!(rows.lines.len() <= n, "a batch holds at most {n} rows");
+                parts.push(rows);
+                Ok(())
+            }),
+            None => file.cut("t", &mut |run| {
+                parts.extend(file.run_rows(&run));
+                Ok(())
+            }),
+        };
+        read.map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        for part in parts {
+            assert!(
+                part.lines.len() <= run_records,
+                "a run holds at most {run_records} rows"
+            );
+            let texts: Vec<_> = part
+                .columns
+                .iter()
+                .map(|c| {
+                    datafusion::arrow::compute::cast(
+                        c,
+                        &datafusion::arrow::datatypes::DataType::Utf8,
+                    )
+                    .unwrap()
+                })
+                .collect();
+            for (i, &line) in part.lines.iter().enumerate() {
+                let values = texts
+                    .iter()
+                    .map(|t| {
+                        let t = t.as_string::<i32>();
+                        if t.is_null(i) {
+                            "NULL".to_string()
+                        } else {
+                            t.value(i).to_string()
+                        }
+                    })
+                    .collect();
+                rows.push((line, values));
+            }
+        }
+        Ok(rows)
+    }
+
+    #[test]
+    fn runs_read_the_same_rows_as_one_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut data = String::from("\u{feff}id,note,n\r\n");
+        for i in 0..200 {
+            match i % 9 {
+                0 => data.push_str(&format!("{i},\"two\nlines, \"\"quoted\"\"\",{i}\r\n")),
+                1 => data.push_str(&format!("{i},\"\r\n\r\n\",{i}\r\n")),
+                2 => data.push_str("\n\r\n"),
+                3 => data.push_str(&format!("{i},short\n")),
+                // \u{1} stands for the byte 0xFF: invalid UTF-8.
+                4 => data.push_str(&format!("{i},\"bad \u{1}\",{i}\n")),
+                _ => data.push_str(&format!("{i},plain,{i}.5\n")),
+            }
+        }
+        data.push_str("200,last,1"); // no line break at the end
+        let bytes: Vec<u8> = data
+            .bytes()
+            .map(|b| if b == 1 { 0xFF } else { b })
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let whole = rows_in_runs(&path, usize::MAX, Some(1000)).unwrap();
+        // 22 of the 200 rows each are blank lines, short and not UTF-8; plus the last.
+        assert_eq!(whole.len(), 200 - 3 * 22 + 1);
+        assert_eq!(whole[0].0, 2);
+        assert_eq!(whole[0].1[..2], ["0", "two\nlines, \"quoted\""]);
+        assert_eq!(
+            whole.last().map(|r| r.0),
+            Some(data.matches('\n').count() as u64 + 1)
+        );
+        for runs in [1, 2, 3, 5, 64, 1000] {
+            for batch in [Some(1), Some(2), Some(1000), None] {
+                assert_eq!(
+                    rows_in_runs(&path, runs, batch).unwrap(),
+                    whole,
+                    "runs of {runs}, batches of {batch:?}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn runs_agree_with_one_run(s in "[a-c,\"\r\n0-9 ]{0,300}", runs in 1usize..6) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("t.csv");
+            std::fs::write(&path, format!("a,b\n{s}")).unwrap();
+            let whole = rows_in_runs(&path, usize::MAX, Some(usize::MAX));
+            prop_assert_eq!(&rows_in_runs(&path, runs, None), &whole);
+            prop_assert_eq!(&rows_in_runs(&path, runs, Some(2)), &whole);
+        }
     }
 
     proptest! {

@@ -189,6 +189,11 @@ pub struct Piece(Pending);
 #[derive(Debug)]
 enum Pending {
     Ready(RecordBatch),
+    /// A run of whole records of the CSV file `scans[file]`.
+    Csv {
+        file: usize,
+        run: csv::CsvRun,
+    },
     /// Whole lines of the Segment file `scans[file]`.
     Segment {
         file: usize,
@@ -320,8 +325,10 @@ impl SourceReader {
 
     /// Streams every file as [`Piece`]s of at most `batch_rows` rows, in order, without
     /// doing the work [`SourceReader::finish_piece`] can do on another thread: a caller
-    /// that reads on one thread and finishes pieces on several parses Segment files on
-    /// every core. [`SourceReader::for_each_batch`] does both on the calling thread.
+    /// that reads on one thread and finishes pieces on several parses CSV and Segment
+    /// files on every core. [`SourceReader::for_each_batch`] does both on the calling
+    /// thread. CSV files come as runs of whole records when `batch_rows` holds a run
+    /// ([`BATCH_ROWS`] does), else parsed into batches here.
     pub fn for_each_piece(
         &self,
         batch_rows: usize,
@@ -330,6 +337,10 @@ impl SourceReader {
         for (index, (rel, _, scan)) in self.scans.iter().enumerate() {
             let mut rejects = Vec::new();
             let streamed = match scan {
+                FileScan::Csv(f) if batch_rows >= f.run_records() => f
+                    .cut(&self.name, &mut |run| {
+                        visit(Piece(Pending::Csv { file: index, run }))
+                    }),
                 FileScan::Connector(f) if f.cuts_into_chunks() => f.cut(
                     &self.name,
                     batch_rows,
@@ -349,11 +360,18 @@ impl SourceReader {
         Ok(())
     }
 
-    /// Turns a [`Piece`] into its batch: parses a raw chunk (its malformed records become
-    /// rejects of the source); `None` when no row of it loads.
+    /// Turns a [`Piece`] into its batch: parses a run of CSV records or of Segment lines
+    /// (malformed records become rejects of the source); `None` when no row of it loads.
     pub fn finish_piece(&self, piece: Piece) -> Option<RecordBatch> {
         match piece.0 {
             Pending::Ready(batch) => Some(batch),
+            Pending::Csv { file, run } => {
+                let (rel, _, scan) = &self.scans[file];
+                let FileScan::Csv(f) = scan else {
+                    unreachable!("for_each_piece gives CSV runs of CSV files only")
+                };
+                f.run_rows(&run).map(|rows| self.batch_of(rel, rows))
+            }
             Pending::Segment { file, chunk } => {
                 let rel = &self.scans[file].0;
                 let mut rejects = Vec::new();
