@@ -22,19 +22,33 @@ pub const JSON_EXTENSION_KEY: &str = "ARROW:extension:name";
 /// as JSON (a Segment call's `properties` object stays an object).
 pub const JSON_EXTENSION: &str = "arrow.json";
 
-/// `field` marked as holding JSON text (the `arrow.json` extension type).
+/// Field metadata Plexus's own readers set on a JSON column whose every value a JSON
+/// parser produced or checked (a Segment call's `traits`, a PostgreSQL `json` column):
+/// [`MappedRows::write_json`] embeds such values without parsing them again. Never taken
+/// from a file's own schema: the Parquet reader drops it.
+pub const JSON_CHECKED_KEY: &str = "plexus:json_checked";
+
+/// `field` marked as holding JSON text (the `arrow.json` extension type) that a JSON
+/// parser produced or checked (see [`JSON_CHECKED_KEY`]).
 pub fn json_field(
     field: datafusion::arrow::datatypes::Field,
 ) -> datafusion::arrow::datatypes::Field {
-    field.with_metadata([(JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())].into())
+    field.with_metadata(
+        [
+            (JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string()),
+            (JSON_CHECKED_KEY.to_string(), "true".to_string()),
+        ]
+        .into(),
+    )
 }
 
 /// A column converted for row access.
 #[derive(Debug)]
 enum Column {
     Text(StringArray),
-    /// Text holding JSON (the `arrow.json` extension type).
-    Json(StringArray),
+    /// Text holding JSON (the `arrow.json` extension type); `true` when checked already
+    /// (see [`JSON_CHECKED_KEY`]).
+    Json(StringArray, bool),
     Time(TimestampMicrosecondArray),
     Number(Float64Array),
     Int(Int64Array),
@@ -83,10 +97,13 @@ impl MappedRows {
             .enumerate()
             .map(|(i, a)| {
                 (i >= 2).then(|| {
-                    let json = schema.field(i).metadata().get(JSON_EXTENSION_KEY)
-                        == Some(&JSON_EXTENSION.to_string());
+                    let metadata = schema.field(i).metadata();
+                    let json = metadata.get(JSON_EXTENSION_KEY).map(String::as_str)
+                        == Some(JSON_EXTENSION);
+                    let checked =
+                        metadata.get(JSON_CHECKED_KEY).map(String::as_str) == Some("true");
                     match convert(a) {
-                        Column::Text(t) if json => Column::Json(t),
+                        Column::Text(t) if json => Column::Json(t, checked),
                         c => c,
                     }
                 })
@@ -128,7 +145,7 @@ impl MappedRows {
     /// `None` for NULL.
     pub fn str(&self, col: usize, row: usize) -> Option<Cow<'_, str>> {
         match self.columns.get(col)?.as_ref()? {
-            Column::Text(a) | Column::Json(a) => {
+            Column::Text(a) | Column::Json(a, _) => {
                 a.is_valid(row).then(|| Cow::Borrowed(a.value(row)))
             }
             _ => self.text(col, row).map(Cow::Owned),
@@ -190,7 +207,9 @@ impl MappedRows {
     /// The value at `col` as text (numbers and times formatted), `None` for NULL.
     pub fn text(&self, col: usize, row: usize) -> Option<String> {
         match self.columns.get(col)?.as_ref()? {
-            Column::Text(a) | Column::Json(a) => a.is_valid(row).then(|| a.value(row).to_string()),
+            Column::Text(a) | Column::Json(a, _) => {
+                a.is_valid(row).then(|| a.value(row).to_string())
+            }
             Column::Int(a) => a.is_valid(row).then(|| a.value(row).to_string()),
             Column::Number(a) => a.is_valid(row).then(|| format_number(a.value(row))),
             Column::Bool(a) => a.is_valid(row).then(|| a.value(row).to_string()),
@@ -258,9 +277,9 @@ impl MappedRows {
             Some(Column::Bool(a)) if a.is_valid(row) => {
                 out.push_str(if a.value(row) { "true" } else { "false" })
             }
-            Some(Column::Json(a)) if a.is_valid(row) => {
+            Some(Column::Json(a, checked)) if a.is_valid(row) => {
                 let text = a.value(row);
-                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                if *checked || serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
                     push_minified(text, out);
                 } else {
                     push_json_string(text, out);
@@ -286,7 +305,7 @@ impl MappedRows {
             }
             Some(Column::Bool(a)) if a.is_valid(row) => Value::Bool(a.value(row)),
             // JSON text is embedded as JSON; text that does not parse stays text.
-            Some(Column::Json(a)) if a.is_valid(row) => serde_json::from_str(a.value(row))
+            Some(Column::Json(a, _)) if a.is_valid(row) => serde_json::from_str(a.value(row))
                 .unwrap_or_else(|_| Value::String(a.value(row).to_string())),
             Some(Column::List(_)) => match self.list_len(col, row) {
                 Some(n) if n > 0 => Value::Array(
@@ -316,6 +335,13 @@ fn push_json_string(text: &str, out: &mut String) {
 /// Appends valid JSON `text` without the whitespace between its tokens.
 fn push_minified(text: &str, out: &mut String) {
     let bytes = text.as_bytes();
+    // Most JSON a connector reads is minified already: no whitespace at all.
+    if memchr::memchr3(b' ', b'\n', b'\r', bytes).is_none()
+        && memchr::memchr(b'\t', bytes).is_none()
+    {
+        out.push_str(text);
+        return;
+    }
     let (mut in_string, mut escaped, mut run) = (false, false, 0);
     for (i, &b) in bytes.iter().enumerate() {
         if in_string {
@@ -445,5 +471,54 @@ mod tests {
         assert_eq!(parse_timestamp("not-a-date"), None);
         assert_eq!(parse_timestamp("2026-02-30 10:00:00"), None);
         assert_eq!(format_micros(t), "2026-03-01 10:00:00");
+    }
+
+    #[test]
+    fn json_text_is_checked_unless_a_reader_checked_it() {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let json = || {
+            Field::new("p", DataType::Utf8, true).with_metadata(
+                [(JSON_EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string())].into(),
+            )
+        };
+        let values = vec![
+            Some("{\"a\": [1, \"x y\"]}"),
+            Some("{\"a\":1}"),
+            Some("not json"),
+            None,
+        ];
+        let rows = |field: Field| {
+            let schema = Schema::new(vec![
+                Field::new("file", DataType::Utf8, false),
+                Field::new("line", DataType::UInt64, false),
+                field,
+            ]);
+            let batch = RecordBatch::try_new(
+                Arc::new(schema),
+                vec![
+                    Arc::new(StringArray::from(vec!["f"; 4])),
+                    Arc::new(UInt64Array::from(vec![1, 2, 3, 4])),
+                    Arc::new(StringArray::from(values.clone())),
+                ],
+            )
+            .unwrap();
+            let rows = MappedRows::new(&batch);
+            (0..4)
+                .map(|r| {
+                    let mut out = String::new();
+                    rows.write_json(2, r, &mut out);
+                    out
+                })
+                .collect::<Vec<_>>()
+        };
+        // Marked JSON from elsewhere: checked, minified, and text that is not JSON stays
+        // a string.
+        assert_eq!(
+            rows(json()),
+            ["{\"a\":[1,\"x y\"]}", "{\"a\":1}", "\"not json\"", "null"]
+        );
+        // A Plexus reader's JSON is embedded without a second parse (and still minified).
+        let checked = json_field(Field::new("p", DataType::Utf8, true));
+        assert_eq!(rows(checked)[..2], ["{\"a\":[1,\"x y\"]}", "{\"a\":1}"]);
     }
 }

@@ -50,7 +50,15 @@ pub fn open_parquet(source: &str, path: &Path) -> Result<ParquetFile, IngestErro
 impl ParquetFile {
     /// The columns.
     pub fn fields(&self) -> Vec<Field> {
+        // Whether JSON text was checked is Plexus's own knowledge, never a file's claim.
         super::fields_of(&self.schema)
+            .into_iter()
+            .map(|f| {
+                let mut metadata = f.metadata().clone();
+                metadata.remove(crate::values::JSON_CHECKED_KEY);
+                f.with_metadata(metadata)
+            })
+            .collect()
     }
 
     /// Every row, in batches of at most `batch_rows`.
@@ -83,5 +91,44 @@ impl ParquetFile {
             next += n;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Schema};
+    use datafusion::parquet::arrow::ArrowWriter;
+
+    use super::*;
+    use crate::values::{JSON_CHECKED_KEY, JSON_EXTENSION_KEY, json_field};
+
+    #[test]
+    fn a_files_claim_that_its_json_was_checked_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let schema = Arc::new(Schema::new(vec![json_field(Field::new(
+            "p",
+            DataType::Utf8,
+            true,
+        ))]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(StringArray::from(vec!["not json"]))],
+        )
+        .unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let fields = open_parquet("t", &path).unwrap().fields();
+        let metadata = fields[0].metadata();
+        assert!(
+            metadata.contains_key(JSON_EXTENSION_KEY),
+            "still JSON: {metadata:?}"
+        );
+        assert!(!metadata.contains_key(JSON_CHECKED_KEY), "{metadata:?}");
     }
 }

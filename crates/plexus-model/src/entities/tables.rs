@@ -29,11 +29,7 @@ pub struct Table {
 }
 
 pub(super) fn text<S: AsRef<str>>(v: impl IntoIterator<Item = S>) -> ArrayRef {
-    Arc::new(
-        v.into_iter()
-            .map(|s| Some(s.as_ref().to_string()))
-            .collect::<StringArray>(),
-    )
+    Arc::new(StringArray::from_iter_values(v))
 }
 pub(super) fn opt_text(v: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
     Arc::new(v.into_iter().collect::<StringArray>())
