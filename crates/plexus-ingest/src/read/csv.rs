@@ -46,9 +46,10 @@ pub struct CsvRun {
 
 /// The first pass over a CSV file: checks the header and every row, and infers each
 /// column's type from all of its values, keeping none of them. A large file is cut into
-/// runs of whole records parsed on one thread each (see [`split_records`]); their
+/// spans of whole records parsed on one thread each (see [`split_records`]); their
 /// inferences merge, their rejects keep the file's order, and the first error in the file
-/// wins, so the result is the same as one pass.
+/// wins, so the result is the same as one pass. The pass also notes the runs of 65,536
+/// records that the second pass parses one by one (see [`CsvRun`]).
 pub fn open_csv(source: &str, path: &Path) -> Result<CsvFile, IngestError> {
     open_csv_in_runs(source, path, RUN_RECORDS)
 }
