@@ -216,7 +216,7 @@ fn register(
 
 /// Name of the scratch table holding a source's raw rows for the models that read it.
 fn raw_table(source: &str) -> String {
-    format!("{}raw_{source}", sink::SPILL_PREFIX)
+    format!("{}{source}", sink::RAW_PREFIX)
 }
 
 /// What loading the sources leaves: the sources whose raw rows were kept (with their

@@ -1,7 +1,9 @@
 //! The build's [`TableSink`]: every streamed table goes to its own Parquet file in the
 //! staging folder, written on a background thread so encoding and compression overlap with
-//! reading the next batch. Spills (names starting with `spill_`) go to the staging folder's
-//! scratch area and are deleted once rewritten; the other tables become warehouse tables.
+//! reading the next batch. Scratch tables (names starting with `spill_`) go to the staging
+//! folder's scratch area: spills as Arrow IPC streams (see [`plexus_warehouse::SpillWriter`]),
+//! deleted once rewritten; the raw rows that models query (`spill_raw_`) as Parquet, which
+//! DataFusion reads. The other tables become warehouse tables.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,16 +11,40 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use plexus_model::entities::{SinkError, TableSink};
-use plexus_warehouse::{Staging, TableWriter, WarehouseError};
+use plexus_warehouse::{SpillWriter, Staging, TableWriter, WarehouseError};
 
 /// Batches in flight to one writer thread: enough to keep it busy, few enough that memory
 /// stays flat when the disk is slower than the reader.
 const IN_FLIGHT: usize = 4;
 
-/// Prefix of the tables that are spills, not warehouse tables.
+/// Prefix of the tables that are scratch (spills, raw rows), not warehouse tables.
 pub const SPILL_PREFIX: &str = "spill_";
+
+/// Prefix of the scratch tables of raw rows that models query: Parquet, not IPC.
+pub const RAW_PREFIX: &str = "spill_raw_";
+
+/// A warehouse table's Parquet writer or a spill's IPC writer.
+enum Writer {
+    Table(TableWriter),
+    Spill(SpillWriter),
+}
+
+impl Writer {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), WarehouseError> {
+        match self {
+            Writer::Table(w) => w.write(batch),
+            Writer::Spill(w) => w.write(batch),
+        }
+    }
+
+    fn finish(self) -> Result<u64, WarehouseError> {
+        match self {
+            Writer::Table(w) => w.finish(),
+            Writer::Spill(w) => w.finish(),
+        }
+    }
+}
 
 /// One table's writer thread.
 struct Background {
@@ -29,10 +55,13 @@ struct Background {
 
 impl Background {
     fn spawn(path: PathBuf, name: &str, first: RecordBatch) -> Result<Background, SinkError> {
-        let writer = if name.starts_with(SPILL_PREFIX) {
-            TableWriter::create_scratch(&path, name, first.schema())
+        let writer = if name.starts_with(RAW_PREFIX) {
+            TableWriter::create_scratch(&path, name, first.schema()).map(Writer::Table)
+        } else if name.starts_with(SPILL_PREFIX) {
+            SpillWriter::create(&path, name, first.schema()).map(Writer::Spill)
         } else {
             TableWriter::create(&path, name, first.schema(), std::slice::from_ref(&first))
+                .map(Writer::Table)
         };
         let mut writer = writer.map_err(|e| sink_error(name, &e))?;
         let (tx, rx) = sync_channel::<RecordBatch>(IN_FLIGHT);
@@ -89,8 +118,13 @@ impl<'a> StagingSink<'a> {
 
     fn path(&self, name: &str) -> Result<PathBuf, SinkError> {
         if name.starts_with(SPILL_PREFIX) {
+            let extension = if name.starts_with(RAW_PREFIX) {
+                "parquet"
+            } else {
+                "arrows"
+            };
             self.staging
-                .scratch_path(name)
+                .scratch_path(&format!("{name}.{extension}"))
                 .map_err(|e| sink_error(name, &e))
         } else {
             Ok(self.staging.table_path(name))
@@ -150,17 +184,22 @@ impl TableSink for StagingSink<'_> {
         to: &str,
         map: &mut dyn FnMut(RecordBatch) -> Result<RecordBatch, SinkError>,
     ) -> Result<(), SinkError> {
-        let Some((path, _)) = self.close(from)? else {
+        let Some((path, written)) = self.close(from)? else {
             return Ok(()); // nothing was spilled
         };
-        let file = std::fs::File::open(&path).map_err(|e| sink_error(from, &e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(plexus_ingest::BATCH_ROWS).build())
-            .map_err(|e| sink_error(from, &e))?;
+        let reader = plexus_warehouse::read_spill(&path, from).map_err(|e| sink_error(from, &e))?;
+        let mut read = 0u64;
         for batch in reader {
             let batch = batch.map_err(|e| sink_error(from, &e))?;
+            read += batch.num_rows() as u64;
             let mapped = map(batch)?;
             self.append(to, mapped)?;
+        }
+        if read != written {
+            return Err(SinkError(format!(
+                "spill `{from}`: read back {read} rows of the {written} written (was `{}` changed during the build?)",
+                path.display()
+            )));
         }
         self.done.remove(from);
         let _ = std::fs::remove_file(&path);

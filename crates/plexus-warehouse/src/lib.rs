@@ -29,12 +29,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod spill;
 mod staging;
 
 use std::path::{Path, PathBuf};
 
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 
+pub use spill::{SpillWriter, read_spill};
 pub use staging::{Staging, TableWriter};
 
 /// Why a warehouse operation failed.
@@ -59,6 +61,15 @@ pub enum WarehouseError {
         /// The Parquet error.
         #[source]
         source: datafusion::parquet::errors::ParquetError,
+    },
+    /// Writing or reading a spill file (Arrow IPC) failed.
+    #[error("cannot write or read spill `{table}`")]
+    Spill {
+        /// The spill.
+        table: String,
+        /// The Arrow error.
+        #[source]
+        source: datafusion::arrow::error::ArrowError,
     },
     /// There is no warehouse yet.
     #[error("no warehouse at `{}`", .0.display())]

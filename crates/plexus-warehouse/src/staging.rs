@@ -120,16 +120,17 @@ impl Staging {
         TableWriter::create_lookup(&self.table_path(name), name, schema, indexed)
     }
 
-    /// A scratch file in the staging folder that is never part of the warehouse (spills
-    /// of a build); it goes away with the staging folder.
-    pub fn scratch_path(&self, name: &str) -> Result<PathBuf, WarehouseError> {
+    /// Scratch file `file_name` in the staging folder, never part of the warehouse (a
+    /// build's spills, see [`crate::SpillWriter`], and the raw rows its models read); it
+    /// goes away with the staging folder.
+    pub fn scratch_path(&self, file_name: &str) -> Result<PathBuf, WarehouseError> {
         let dir = self.dir.join(".scratch");
         std::fs::create_dir_all(&dir).map_err(|source| WarehouseError::Io {
             action: "create",
             path: dir.clone(),
             source,
         })?;
-        Ok(dir.join(format!("{name}.parquet")))
+        Ok(dir.join(file_name))
     }
 
     /// Swaps the staging folder in as the warehouse. On Linux this is one atomic
@@ -201,9 +202,9 @@ impl TableWriter {
         Self::with_properties(path, name, schema, props.build())
     }
 
-    /// Creates `path` for a scratch table that the same build reads back once (the
-    /// spills waiting for identity resolution): LZ4, no dictionaries, no statistics, the
-    /// cheapest to write and read.
+    /// Creates `path` for a scratch table that the same build queries (the raw rows of a
+    /// source its models read): LZ4, no dictionaries, no statistics, the cheapest Parquet
+    /// to write and read. (Spills read back once, whole, are IPC: [`crate::SpillWriter`].)
     pub fn create_scratch(
         path: &Path,
         name: &str,

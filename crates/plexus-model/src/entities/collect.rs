@@ -153,7 +153,8 @@ impl MembershipEvidence {
 
 /// Where collected rows go as they are read: the finished `events` table and the spills
 /// that wait for identity resolution (`participants` and `traits` by identifier set). A
-/// build writes them to Parquet files so memory does not grow with the rows.
+/// build writes them to files (the table as Parquet, the spills as Arrow IPC) so memory
+/// does not grow with the rows.
 pub trait TableSink {
     /// Appends `batch` to table `name` (every batch of one table has the same schema).
     fn append(&mut self, name: &str, batch: RecordBatch) -> Result<(), SinkError>;
