@@ -28,6 +28,9 @@ pub(super) struct Events {
     path: PathBuf,
     /// First ordinal of each batch read (for columns kept as read).
     starts: Vec<u32>,
+    /// The length of every batch but the last, when they are all as long (the reader's
+    /// batch size): then an ordinal's batch is a division away, not a search.
+    stride: Option<u32>,
     /// Microseconds since the epoch, per ordinal (`i64::MIN` for a null timestamp).
     pub(super) times: Vec<i64>,
     columns: Vec<Column>,
@@ -55,6 +58,7 @@ impl Events {
         let mut events = Events {
             path: path.to_path_buf(),
             starts: Vec::new(),
+            stride: None,
             times: Vec::new(),
             columns: Vec::with_capacity(names.len()),
         };
@@ -113,6 +117,7 @@ impl Events {
             first = false;
             Ok(())
         })?;
+        events.stride = uniform_stride(&events.starts);
         if first {
             // No events at all: every column is there, empty.
             events.columns.push(Column::Times(DataType::Int64));
@@ -130,6 +135,9 @@ impl Events {
 
     /// `(batch, row)` of an ordinal.
     fn locate(&self, ordinal: u32) -> (usize, usize) {
+        if let Some(stride) = self.stride {
+            return ((ordinal / stride) as usize, (ordinal % stride) as usize);
+        }
         let b = self.starts.partition_point(|&s| s <= ordinal) - 1;
         (b, (ordinal - self.starts[b]) as usize)
     }
@@ -300,9 +308,57 @@ impl Interned {
     }
 }
 
+/// The length of every batch but the last, when batches starting at `starts` are all as
+/// long (see [`Events::locate`]).
+fn uniform_stride(starts: &[u32]) -> Option<u32> {
+    let stride = *starts.get(1)?;
+    starts
+        .iter()
+        .enumerate()
+        .all(|(b, &start)| start as usize == b * stride as usize)
+        .then_some(stride)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordinals_are_located_by_division_or_search_alike() {
+        for (starts, len) in [
+            (vec![0, 4, 8, 12], 14u32),
+            (vec![0, 4, 8], 12),
+            (vec![0, 3, 10, 11], 20),
+            (vec![0, 5, 10, 12], 13),
+            (vec![0], 7),
+        ] {
+            let stride = uniform_stride(&starts);
+            let irregular = starts
+                .windows(2)
+                .any(|w| w[1] - w[0] != starts[1] - starts[0]);
+            assert_eq!(
+                stride.is_none(),
+                irregular || starts.len() < 2,
+                "{starts:?}"
+            );
+            let mut events = Events {
+                path: PathBuf::new(),
+                starts: starts.clone(),
+                stride,
+                times: vec![0; len as usize],
+                columns: Vec::new(),
+            };
+            let fast: Vec<_> = (0..len).map(|o| events.locate(o)).collect();
+            events.stride = None;
+            let searched: Vec<_> = (0..len).map(|o| events.locate(o)).collect();
+            assert_eq!(fast, searched, "{starts:?}");
+            let last = starts.len() - 1;
+            assert_eq!(
+                searched[len as usize - 1],
+                (last, (len - 1 - starts[last]) as usize)
+            );
+        }
+    }
 
     #[test]
     fn interned_text_keeps_every_value_and_null() {
