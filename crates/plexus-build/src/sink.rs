@@ -1,4 +1,4 @@
-//! The build's [`TableSink`]: every streamed table goes to its own Parquet file in the
+//! The build's [`TableSink`]: every streamed table goes to its own file in the
 //! staging folder, written on a background thread so encoding and compression overlap with
 //! reading the next batch. Scratch tables (names starting with `spill_`) go to the staging
 //! folder's scratch area: spills as Arrow IPC streams (see [`plexus_warehouse::SpillWriter`]),
