@@ -311,7 +311,8 @@ impl Interned {
 /// The length of every batch but the last, when batches starting at `starts` are all as
 /// long (see [`Events::locate`]).
 fn uniform_stride(starts: &[u32]) -> Option<u32> {
-    let stride = *starts.get(1)?;
+    // An empty first batch gives no stride (and nothing to divide by).
+    let stride = starts.get(1).copied().filter(|&s| s > 0)?;
     starts
         .iter()
         .enumerate()
@@ -331,6 +332,9 @@ mod tests {
             (vec![0, 3, 10, 11], 20),
             (vec![0, 5, 10, 12], 13),
             (vec![0], 7),
+            // Empty batches (a reader may hand one out): searched, never divided by zero.
+            (vec![0, 0], 3),
+            (vec![0, 0, 0], 2),
         ] {
             let stride = uniform_stride(&starts);
             let irregular = starts
@@ -338,7 +342,7 @@ mod tests {
                 .any(|w| w[1] - w[0] != starts[1] - starts[0]);
             assert_eq!(
                 stride.is_none(),
-                irregular || starts.len() < 2,
+                irregular || starts.len() < 2 || starts[1] == 0,
                 "{starts:?}"
             );
             let mut events = Events {
