@@ -430,7 +430,9 @@ impl SourcePlan {
                     json.push('}');
                     json
                 });
-                events.ids.append_value(stable_id("evt", &self.name, key));
+                events
+                    .ids
+                    .append_value(stable_id(schema::EVENT_ID_PREFIX, &self.name, key));
                 events.keys.append_value(key);
                 events.times.push(t);
                 match self.name_col.and_then(|c| rows.str(c, r)) {

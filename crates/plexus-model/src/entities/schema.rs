@@ -153,6 +153,9 @@ pub fn memberships() -> SchemaRef {
     ])
 }
 
+/// Prefix of every event id: `evt_` + 16 hex digits (see [`plexus_identity::stable_id`]).
+pub const EVENT_ID_PREFIX: &str = "evt";
+
 /// `events`: one row per event, from every source.
 pub fn events() -> SchemaRef {
     s(&[
