@@ -19,10 +19,33 @@ use plexus_warehouse::{SpillWriter, Staging, TableWriter, WarehouseError};
 const IN_FLIGHT: usize = 4;
 
 /// Prefix of the tables that are scratch (spills, raw rows), not warehouse tables.
-pub const SPILL_PREFIX: &str = "spill_";
+const SPILL_PREFIX: &str = "spill_";
 
 /// Prefix of the scratch tables of raw rows that models query: Parquet, not IPC.
 pub const RAW_PREFIX: &str = "spill_raw_";
+
+/// What a streamed table is, from its name: where it goes and how it is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A warehouse table: Parquet in the staging folder.
+    Table,
+    /// A spill read back once by this build: Arrow IPC in the scratch area.
+    Spill,
+    /// Raw rows that models query: Parquet in the scratch area.
+    Raw,
+}
+
+impl Kind {
+    fn of(name: &str) -> Kind {
+        if name.starts_with(RAW_PREFIX) {
+            Kind::Raw
+        } else if name.starts_with(SPILL_PREFIX) {
+            Kind::Spill
+        } else {
+            Kind::Table
+        }
+    }
+}
 
 /// A warehouse table's Parquet writer or a spill's IPC writer.
 enum Writer {
@@ -55,13 +78,15 @@ struct Background {
 
 impl Background {
     fn spawn(path: PathBuf, name: &str, first: RecordBatch) -> Result<Background, SinkError> {
-        let writer = if name.starts_with(RAW_PREFIX) {
-            TableWriter::create_scratch(&path, name, first.schema()).map(Writer::Table)
-        } else if name.starts_with(SPILL_PREFIX) {
-            SpillWriter::create(&path, name, first.schema()).map(Writer::Spill)
-        } else {
-            TableWriter::create(&path, name, first.schema(), std::slice::from_ref(&first))
-                .map(Writer::Table)
+        let writer = match Kind::of(name) {
+            Kind::Raw => {
+                TableWriter::create_scratch(&path, name, first.schema()).map(Writer::Table)
+            }
+            Kind::Spill => SpillWriter::create(&path, name, first.schema()).map(Writer::Spill),
+            Kind::Table => {
+                TableWriter::create(&path, name, first.schema(), std::slice::from_ref(&first))
+                    .map(Writer::Table)
+            }
         };
         let mut writer = writer.map_err(|e| sink_error(name, &e))?;
         let (tx, rx) = sync_channel::<RecordBatch>(IN_FLIGHT);
@@ -117,17 +142,15 @@ impl<'a> StagingSink<'a> {
     }
 
     fn path(&self, name: &str) -> Result<PathBuf, SinkError> {
-        if name.starts_with(SPILL_PREFIX) {
-            let extension = if name.starts_with(RAW_PREFIX) {
-                "parquet"
-            } else {
-                "arrows"
-            };
+        let scratch = |file: String| {
             self.staging
-                .scratch_path(&format!("{name}.{extension}"))
+                .scratch_path(&file)
                 .map_err(|e| sink_error(name, &e))
-        } else {
-            Ok(self.staging.table_path(name))
+        };
+        match Kind::of(name) {
+            Kind::Table => Ok(self.staging.table_path(name)),
+            Kind::Spill => scratch(format!("{name}.arrows")),
+            Kind::Raw => scratch(format!("{name}.parquet")),
         }
     }
 
@@ -150,7 +173,7 @@ impl<'a> StagingSink<'a> {
         }
         Ok(std::mem::take(&mut self.done)
             .into_iter()
-            .filter(|(n, _)| !n.starts_with(SPILL_PREFIX))
+            .filter(|(n, _)| Kind::of(n) == Kind::Table)
             .map(|(n, (p, r))| (n, p, r))
             .collect())
     }
