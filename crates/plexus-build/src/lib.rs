@@ -281,7 +281,7 @@ async fn load_sources(
         let public: Vec<usize> = (0..reader.schema.fields().len())
             .filter(|&i| !plexus_ingest::is_hidden(reader.schema.field(i).name()))
             .collect();
-        let mut load = collected.begin_source(source, &mapper.layout);
+        let mut load = collected.begin_source(source, &mapper.layout, reader.rows_hint());
         let raw_name = raw_table(&reader.name);
         // An incremental source keeps every row it streams for the next build.
         let kept_name = reader

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::Field;
 
+use super::buffers::{BufferPool, PooledBytes};
 use super::infer::{Inference, Kind};
 use super::{RawRows, RowReject};
 use crate::IngestError;
@@ -39,7 +40,7 @@ const RUN_RECORDS: usize = super::BATCH_ROWS;
 /// parsed into rows by [`CsvFile::run_rows`] on any thread.
 #[derive(Debug)]
 pub struct CsvRun {
-    bytes: Vec<u8>,
+    bytes: PooledBytes,
     /// Line breaks before the run's first byte.
     lines_before: u64,
 }
@@ -145,6 +146,11 @@ impl CsvFile {
         self.run_records
     }
 
+    /// At most how many records the file holds (every run full): a size hint.
+    pub fn records_at_most(&self) -> u64 {
+        self.runs.len() as u64 * self.run_records as u64
+    }
+
     /// The second pass on one thread: the good rows in batches of at most `batch_rows`,
     /// typed as the first pass inferred. A batch never spans two runs.
     pub fn stream(
@@ -168,12 +174,21 @@ impl CsvFile {
             path: &self.path,
         };
         let mut file = File::open(&self.path).map_err(|e| errors.io(e))?;
+        let pool = BufferPool::default();
         for span in &self.runs {
             file.seek(SeekFrom::Start(span.start))
                 .map_err(|e| errors.io(e))?;
-            let mut bytes = vec![0; (span.end - span.start) as usize];
+            let len = span.end - span.start;
+            let mut bytes = pool.take();
+            bytes.reserve_exact(len as usize);
             // A file that shrank since the first pass ends in an I/O error naming it.
-            file.read_exact(&mut bytes).map_err(|e| errors.io(e))?;
+            let read = (&mut file)
+                .take(len)
+                .read_to_end(&mut bytes)
+                .map_err(|e| errors.io(e))?;
+            if read as u64 != len {
+                return Err(errors.io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
             visit(CsvRun {
                 bytes,
                 lines_before: span.lines_before,
@@ -950,6 +965,12 @@ mod tests {
                 rows.push((line, values));
             }
         }
+        let (good, bad) = (rows.len() as u64, file.rejects.len() as u64);
+        assert!(
+            good + bad <= file.records_at_most(),
+            "{good} rows and {bad} rejects, at most {} records",
+            file.records_at_most()
+        );
         Ok(rows)
     }
 

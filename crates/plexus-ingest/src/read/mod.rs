@@ -1,5 +1,6 @@
 //! Reading a source's files into Arrow, every row tagged with its file and line.
 
+mod buffers;
 mod connectors;
 mod csv;
 mod infer;
@@ -308,6 +309,21 @@ impl SourceReader {
     /// The schema without the hidden columns: what models see.
     pub fn public_schema(&self) -> SchemaRef {
         public(&self.schema)
+    }
+
+    /// About how many rows the source will stream, where it can be told before reading:
+    /// CSV files from their first pass (at most this many), Segment files from the lines
+    /// of their first mebibyte. Lets a caller size per-row tables once instead of growing
+    /// them. `None` when no file can tell.
+    pub fn rows_hint(&self) -> Option<u64> {
+        self.scans
+            .iter()
+            .filter_map(|(_, _, scan)| match scan {
+                FileScan::Csv(f) => Some(f.records_at_most()),
+                FileScan::Connector(f) => f.rows_estimate(),
+                _ => None,
+            })
+            .reduce(u64::saturating_add)
     }
 
     /// Streams every good row, file by file, in batches of at most `batch_rows` under

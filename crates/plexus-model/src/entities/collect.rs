@@ -2,6 +2,7 @@
 //! identifiers into the identity graphs, and rejects with their reasons.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use plexus_config::{GroupOrigin, Project, SourceConfig};
@@ -185,11 +186,27 @@ pub const SPILL_TRAITS: &str = "spill_traits";
 pub struct SourceLoad {
     plan: Arc<SourcePlan>,
     counts: SourceCounts,
-    /// Keys seen so far, by 128-bit hash (16 bytes a row, not the key's text): where
-    /// each was first seen, as (file index, line).
-    seen_keys: FoldMap<u128, (u32, u64)>,
+    /// Keys seen so far, by 128-bit hash (not the key's text), with where each was first
+    /// seen.
+    seen_keys: hashbrown::HashTable<SeenKey>,
+    /// Hashes the key hashes for the table with a per-build seed, so that rows crafted to
+    /// collide in the table's buckets cannot make loading quadratic.
+    seen_hasher: foldhash::fast::RandomState,
     files: Vec<Arc<str>>,
 }
+
+/// A row key loaded: its 128-bit hash and where it was first seen.
+#[derive(Debug, Clone, Copy)]
+struct SeenKey {
+    hash: u128,
+    /// Index into [`SourceLoad::files`].
+    file: u32,
+    line: u64,
+}
+
+/// Rows a source's key table is sized for at most before its first row (a 4 GiB table):
+/// a wrong hint must not reserve more.
+const MAX_RESERVED_KEYS: u64 = 1 << 27;
 
 impl SourceLoad {
     /// How the source's batches are prepared: [`SourcePlan::prepare`] runs on any thread.
@@ -388,8 +405,15 @@ impl Collected {
         }
     }
 
-    /// Starts loading one source whose mapped batches follow `layout`.
-    pub fn begin_source(&mut self, source: &SourceConfig, layout: &Layout) -> SourceLoad {
+    /// Starts loading one source whose mapped batches follow `layout`; `rows_hint`, about
+    /// how many rows it holds when known, sizes its table of keys once (growing it
+    /// rehashes every key, and each bigger table is fresh memory the kernel zeroes).
+    pub fn begin_source(
+        &mut self,
+        source: &SourceConfig,
+        layout: &Layout,
+        rows_hint: Option<u64>,
+    ) -> SourceLoad {
         let src = self.sources.len() as u32;
         let name = source.name.value.clone();
         self.sources.push(name.clone());
@@ -499,7 +523,10 @@ impl Collected {
         SourceLoad {
             plan: Arc::new(plan),
             counts,
-            seen_keys: FoldMap::default(),
+            seen_keys: hashbrown::HashTable::with_capacity(
+                rows_hint.unwrap_or(0).min(MAX_RESERVED_KEYS) as usize,
+            ),
+            seen_hasher: foldhash::fast::RandomState::default(),
             files: Vec::new(),
         }
     }
@@ -555,6 +582,7 @@ impl Collected {
             plan,
             counts,
             seen_keys,
+            seen_hasher,
             files,
         } = load;
         let plan = &**plan;
@@ -606,19 +634,29 @@ impl Collected {
                 counts.rejected += 1;
                 continue;
             };
-            if let Some((f, l)) = seen_keys.get(&row.key_hash) {
-                let f = files.get(*f as usize).map_or("", |f| &**f);
-                self.rejects.push(Reject {
-                    source: name.clone(),
-                    file: file.to_string(),
-                    line,
-                    column: Some("key".into()),
-                    value: Some(key.to_string()),
-                    reason: format!("duplicate key (first at {f}:{l})"),
-                });
-                counts.rejected += 1;
-                continue;
-            }
+            // One probe finds a duplicate or the slot the key goes to if the row loads.
+            let slot = match seen_keys.entry(
+                seen_hasher.hash_one(row.key_hash),
+                |seen| seen.hash == row.key_hash,
+                |seen| seen_hasher.hash_one(seen.hash),
+            ) {
+                hashbrown::hash_table::Entry::Vacant(slot) => slot,
+                hashbrown::hash_table::Entry::Occupied(first) => {
+                    let first = first.get();
+                    let f = files.get(first.file as usize).map_or("", |f| &**f);
+                    let l = first.line;
+                    self.rejects.push(Reject {
+                        source: name.clone(),
+                        file: file.to_string(),
+                        line,
+                        column: Some("key".into()),
+                        value: Some(key.to_string()),
+                        reason: format!("duplicate key (first at {f}:{l})"),
+                    });
+                    counts.rejected += 1;
+                    continue;
+                }
+            };
             if let Some(error) = &row.error {
                 self.rejects.push((**error).clone());
                 counts.rejected += 1;
@@ -680,7 +718,11 @@ impl Collected {
                 continue;
             }
             self.rejected_identifiers.append(&mut pending_rejected);
-            seen_keys.insert(row.key_hash, (file_index, line));
+            slot.insert(SeenKey {
+                hash: row.key_hash,
+                file: file_index,
+                line,
+            });
             counts.loaded += 1;
             if let Some(e) = row.event {
                 kept_events[e as usize] = true;
