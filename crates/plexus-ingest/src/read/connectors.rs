@@ -839,11 +839,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("calls.ndjson");
         std::fs::write(&path, text).unwrap();
-        let options = ConnectorOptions {
-            own_domains: Vec::new(),
-            keep_body: false,
-            window: (0, 1),
-        };
+        let options = plain_options();
         let file = open_connector("calls", SourceKind::Segment, &path, &options).unwrap();
         assert!(file.cuts_into_chunks());
         for run in [1, 2, 3, 100] {
@@ -874,6 +870,15 @@ mod tests {
         assert_eq!(file.rows_estimate(), Some(5));
     }
 
+    /// Options that change nothing in a Segment file's reading.
+    fn plain_options() -> ConnectorOptions {
+        ConnectorOptions {
+            own_domains: Vec::new(),
+            keep_body: false,
+            window: (0, 1),
+        }
+    }
+
     /// A file larger than the sample is estimated from the sample's lines: within a tenth
     /// above the truth when lines are alike; other kinds give no estimate.
     #[test]
@@ -890,11 +895,7 @@ mod tests {
             .collect();
         assert!(text.len() > 2 << 20, "larger than the sample");
         std::fs::write(&path, text).unwrap();
-        let options = ConnectorOptions {
-            own_domains: Vec::new(),
-            keep_body: false,
-            window: (0, 1),
-        };
+        let options = plain_options();
         let file = open_connector("calls", SourceKind::Segment, &path, &options).unwrap();
         let estimate = file.rows_estimate().unwrap();
         assert!(
