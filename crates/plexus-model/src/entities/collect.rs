@@ -204,9 +204,12 @@ struct SeenKey {
     line: u64,
 }
 
-/// Rows a source's key table is sized for at most before its first row (a 4 GiB table):
-/// a wrong hint must not reserve more.
-const MAX_RESERVED_KEYS: u64 = 1 << 27;
+/// Rows a source's key table is sized for at most before its first row: 2^26 slots of 32
+/// bytes (2 GiB of address space, of which only the 64 MiB of control bytes are touched
+/// until rows arrive), so that a wrong hint cannot reserve more. Larger sources grow the
+/// table from there.
+const MAX_RESERVED_KEYS: u64 = 1 << 25;
+const _: () = assert!(std::mem::size_of::<SeenKey>() == 32);
 
 impl SourceLoad {
     /// How the source's batches are prepared: [`SourcePlan::prepare`] runs on any thread.
