@@ -902,6 +902,9 @@ mod tests {
             (calls..=calls * 11 / 10 + 1).contains(&estimate),
             "{estimate} for {calls} calls"
         );
+        // The same lines read as an mbox file (streamed, not cut into runs): no estimate.
+        let mail = open_connector("mail", SourceKind::Mbox, &path, &options).unwrap();
+        assert_eq!(mail.rows_estimate(), None);
     }
 
     #[test]
