@@ -300,7 +300,7 @@ impl MappedRows {
             Some(Column::List(_)) | None => {
                 let _ = write!(out, "{}", self.json(col, row));
             }
-            Some(_) => match self.text(col, row) {
+            Some(_) => match self.str(col, row) {
                 Some(t) => push_json_string(&t, out),
                 None => out.push_str("null"),
             },

@@ -260,7 +260,16 @@ impl SourcePlan {
             files: Vec::new(),
             instances: Vec::with_capacity(n),
             identifiers: Vec::with_capacity(n),
-            text: String::new(),
+            // Each identifier's normalised value and its raw text: about twice the mapped
+            // text, allocated once instead of grown by doubling.
+            text: String::with_capacity(
+                2 * self
+                    .person_types
+                    .iter()
+                    .flatten()
+                    .map(|(_, _, c)| rows.text_bytes(*c))
+                    .sum::<usize>(),
+            ),
             traits: Vec::new(),
             memberships: Vec::new(),
             groups: Vec::new(),
@@ -458,11 +467,11 @@ impl SourcePlan {
                 }
                 events
                     .titles
-                    .append_option(self.title_col.and_then(|c| rows.text(c, r)));
+                    .append_option(self.title_col.and_then(|c| rows.str(c, r)));
                 events.values.push(value);
                 events
                     .currencies
-                    .append_option(self.currency_col.and_then(|c| rows.text(c, r)));
+                    .append_option(self.currency_col.and_then(|c| rows.str(c, r)));
                 events.properties.append_option(properties);
                 event = Some(event_rows);
                 event_rows += 1;
