@@ -127,7 +127,11 @@ impl MappedRows {
     /// hint for builders, so that they are allocated once instead of grown by copying.
     pub fn text_bytes(&self, col: usize) -> usize {
         match self.columns.get(col).and_then(Option::as_ref) {
-            Some(Column::Text(a) | Column::Json(a, _)) => a.value_data().len(),
+            // From the offsets, not the buffer: a sliced column shares a larger one.
+            Some(Column::Text(a) | Column::Json(a, _)) => {
+                let offsets = a.value_offsets();
+                offsets.last().map_or(0, |end| (end - offsets[0]) as usize)
+            }
             Some(Column::List(a)) => a.values().get_buffer_memory_size(),
             Some(_) => self.rows * 20,
             None => 0,
@@ -563,5 +567,11 @@ mod tests {
             "the hidden columns are not mapped values"
         );
         assert_eq!(rows.text_bytes(9), 0, "no such column");
+        let last = batch.slice(2, 1);
+        assert_eq!(
+            MappedRows::new(&last).text_bytes(2),
+            "Zoë".len(),
+            "a slice counts its own rows' text, not its buffer's"
+        );
     }
 }
