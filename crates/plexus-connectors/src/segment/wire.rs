@@ -122,6 +122,25 @@ pub(crate) struct Properties<'a> {
 /// Parses a nested object leniently: a value that is not an object (or has
 /// duplicate keys) gives the empty default instead of failing the call.
 pub(crate) fn parse_nested<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
-    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+    // Only objects: serde's derive would read an array into the fields by position.
+    raw.filter(|r| r.get().starts_with('{'))
+        .and_then(|r| serde_json::from_str(r.get()).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_objects_fill_the_nested_fields() {
+        let object: &RawValue =
+            serde_json::from_str(r#"{"url":"https://x.example/","name":"Home"}"#).unwrap();
+        let props: Properties<'_> = parse_nested(Some(object));
+        assert_eq!(props.url.text(), Some("https://x.example/"));
+        assert_eq!(props.name.text(), Some("Home"));
+        let array: &RawValue = serde_json::from_str(r#"["https://x.example/","Home"]"#).unwrap();
+        let props: Properties<'_> = parse_nested(Some(array));
+        assert_eq!((props.url.text(), props.name.text()), (None, None));
+    }
 }
