@@ -132,7 +132,18 @@ impl MappedRows {
                 let offsets = a.value_offsets();
                 offsets.last().map_or(0, |end| (end - offsets[0]) as usize)
             }
-            Some(Column::List(a)) => a.values().get_buffer_memory_size(),
+            // The bytes of the elements the rows hold, not the buffers' memory (offsets,
+            // spare capacity, and for a slice the whole shared buffer).
+            Some(Column::List(a)) => {
+                let rows = a.value_offsets();
+                let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
+                    return 0;
+                };
+                a.values().as_string_opt::<i32>().map_or(0, |items| {
+                    let at = items.value_offsets();
+                    (at[last as usize] - at[first as usize]) as usize
+                })
+            }
             Some(_) => self.rows * 20,
             None => 0,
         }
@@ -572,6 +583,46 @@ mod tests {
             MappedRows::new(&last).text_bytes(2),
             "Zoë".len(),
             "a slice counts its own rows' text, not its buffer's"
+        );
+    }
+
+    #[test]
+    fn text_bytes_of_a_list_count_its_rows_elements() {
+        use datafusion::arrow::array::ListBuilder;
+        use datafusion::arrow::array::StringBuilder;
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let mut to = ListBuilder::new(StringBuilder::new());
+        for row in [
+            &["ann@x.example", "bo@x.example"][..],
+            &[],
+            &["zoë@y.example"],
+        ] {
+            for address in row {
+                to.values().append_value(address);
+            }
+            to.append(true);
+        }
+        let to = to.finish();
+        let schema = Schema::new(vec![
+            Field::new("file", DataType::Utf8, false),
+            Field::new("line", DataType::UInt64, false),
+            Field::new("to", to.data_type().clone(), true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from(vec!["f"; 3])),
+                Arc::new(UInt64Array::from(vec![1, 2, 3])),
+                Arc::new(to),
+            ],
+        )
+        .unwrap();
+        let all = "ann@x.example".len() + "bo@x.example".len() + "zoë@y.example".len();
+        assert_eq!(MappedRows::new(&batch).text_bytes(2), all);
+        assert_eq!(
+            MappedRows::new(&batch.slice(1, 2)).text_bytes(2),
+            "zoë@y.example".len(),
+            "a slice counts its own rows' elements"
         );
     }
 }
