@@ -8,12 +8,15 @@
 //! text repeats, though: a source's name, an event name, a currency, a page view's
 //! properties. A text column whose first batch repeats is therefore interned: each
 //! distinct value is kept once, and each event holds a 4-byte number. Mostly distinct
-//! columns (ids, source keys) and the fixed-width ones stay as read.
+//! columns (ids, source keys) stay as read; a column of numbers is put in one array,
+//! addressed by ordinal.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, StringBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int64Array, StringArray, StringBuilder,
+};
 use datafusion::arrow::compute::{cast, interleave};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use hashbrown::HashTable;
@@ -44,6 +47,12 @@ enum Column {
     Arrays(Vec<ArrayRef>),
     /// Each distinct text once, and each event's value number.
     Interned(Interned),
+    /// Numbers (`Float64`) in one array, addressed by ordinal: the facts read the value
+    /// of every timeline row, and one array is one load per row instead of finding the
+    /// batch, downcasting it and reading its validity.
+    Numbers(Float64Array),
+    /// A column of numbers while it is read.
+    NumbersRead(Float64Builder),
 }
 
 impl Events {
@@ -91,7 +100,14 @@ impl Events {
                     continue;
                 }
                 if first {
-                    // The first batch decides: text that repeats is interned.
+                    // The first batch decides: text that repeats is interned, numbers are
+                    // put in one array.
+                    if let Some(numbers) = array.as_primitive_opt::<Float64Type>() {
+                        let mut builder = Float64Builder::new();
+                        builder.extend(numbers.iter());
+                        events.columns.push(Column::NumbersRead(builder));
+                        continue;
+                    }
                     events.columns.push(match text {
                         Some(text) if c != id => {
                             let interned = Interned::from_first(text);
@@ -106,8 +122,14 @@ impl Events {
                     continue;
                 }
                 match &mut events.columns[c] {
-                    Column::Times(_) => {}
+                    Column::Times(_) | Column::Numbers(_) => {}
                     Column::Arrays(arrays) => arrays.push(array.clone()),
+                    Column::NumbersRead(builder) => match array.as_primitive_opt::<Float64Type>() {
+                        Some(numbers) => builder.extend(numbers.iter()),
+                        None => {
+                            return Err(error(format!("column `{}` changes type", names[c])));
+                        }
+                    },
                     Column::Interned(interned) => match text {
                         Some(text) => interned.extend(text),
                         None => return Err(error(format!("column `{}` is not text", names[c]))),
@@ -118,6 +140,11 @@ impl Events {
             Ok(())
         })?;
         events.stride = uniform_stride(&events.starts);
+        for column in &mut events.columns {
+            if let Column::NumbersRead(builder) = column {
+                *column = Column::Numbers(builder.finish());
+            }
+        }
         if first {
             // No events at all: every column is there, empty.
             events.columns.push(Column::Times(DataType::Int64));
@@ -147,7 +174,7 @@ impl Events {
     pub(super) fn text(&self, c: usize, ordinal: u32) -> Option<&str> {
         match &self.columns[c] {
             Column::Interned(interned) => interned.get(ordinal),
-            Column::Times(_) => None,
+            Column::Times(_) | Column::Numbers(_) | Column::NumbersRead(_) => None,
             Column::Arrays(arrays) => {
                 let (b, r) = self.locate(ordinal);
                 let text = arrays[b].as_string_opt::<i32>()?;
@@ -165,9 +192,9 @@ impl Events {
     /// reads.
     pub(super) fn is_number(&self, c: usize) -> bool {
         match &self.columns[c] {
-            Column::Arrays(arrays) => arrays
-                .iter()
-                .all(|a| a.as_primitive_opt::<Float64Type>().is_some()),
+            Column::Numbers(_) | Column::NumbersRead(_) => true,
+            // No batch at all: no events, nothing that is not a number.
+            Column::Arrays(arrays) => arrays.is_empty(),
             Column::Interned(_) | Column::Times(_) => false,
         }
     }
@@ -175,18 +202,24 @@ impl Events {
     /// The number in column `c` of event `ordinal` (`None` for a null, or a column that
     /// is not of numbers).
     pub(super) fn number(&self, c: usize, ordinal: u32) -> Option<f64> {
-        let Column::Arrays(arrays) = &self.columns[c] else {
+        let Column::Numbers(numbers) = &self.columns[c] else {
             return None;
         };
-        let (b, r) = self.locate(ordinal);
-        let numbers = arrays[b].as_primitive_opt::<Float64Type>()?;
-        (!numbers.is_null(r)).then(|| numbers.value(r))
+        let o = ordinal as usize;
+        numbers.is_valid(o).then(|| numbers.value(o))
     }
 
     /// Column `c` of the events `ordinals`, in that order.
     pub(super) fn gather(&self, c: usize, ordinals: &[u32]) -> Result<ArrayRef, TimelineError> {
         match &self.columns[c] {
             Column::Interned(interned) => Ok(Arc::new(interned.gather(ordinals))),
+            Column::Numbers(numbers) => Ok(Arc::new(Float64Array::from_iter(ordinals.iter().map(
+                |&o| {
+                    let o = o as usize;
+                    numbers.is_valid(o).then(|| numbers.value(o))
+                },
+            )))),
+            Column::NumbersRead(_) => Err(self.error("numbers gathered while read".into())),
             Column::Times(data_type) => {
                 let times = Int64Array::from_iter(ordinals.iter().map(|&o| {
                     let t = self.times[o as usize];
@@ -467,6 +500,10 @@ mod tests {
             matches!(events.columns[1], Column::Arrays(_)),
             "ids are distinct"
         );
+        assert!(
+            matches!(events.columns[3], Column::Numbers(_)),
+            "values are one array"
+        );
         assert!(events.is_number(3) && !events.is_number(2));
         for o in [0u32, 1, 29_999, 30_000, 65_535, 65_536, 69_999] {
             let i = o as usize;
@@ -477,6 +514,14 @@ mod tests {
             assert_eq!(events.number(3, o), i.is_multiple_of(2).then_some(i as f64));
         }
         let pick = [69_999u32, 7, 30_000, 0];
+        let values = events.gather(3, &pick).expect("gather");
+        let values = values.as_primitive::<Float64Type>();
+        for (k, &o) in pick.iter().enumerate() {
+            assert_eq!(
+                values.is_valid(k).then(|| values.value(k)),
+                events.number(3, o)
+            );
+        }
         for c in [1, 2, 4] {
             let gathered = events.gather(c, &pick).expect("gather");
             let gathered = gathered.as_string::<i32>();

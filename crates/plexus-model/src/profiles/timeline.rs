@@ -342,10 +342,10 @@ fn assemble(
         rows.iter().map(|r| parts.roles[r.2 as usize].as_str()),
     )));
     let mut json = StringBuilder::with_capacity(rows.len(), rows.len() * 96);
-    let mut text = String::new();
     for r in rows {
-        by_event.write_json(r.1, &mut text);
-        json.append_value(&text);
+        // Written into the builder's buffer, then closed as one value: no copy per row.
+        by_event.write_json(r.1, &mut json);
+        json.append_value("");
     }
     out.push(Arc::new(json.finish()));
     RecordBatch::try_new(schema.clone(), out).map_err(|e| TimelineError::Sink(e.to_string()))
@@ -769,30 +769,49 @@ fn sort_slices(
             let base = consumed;
             consumed = starts[last];
             scope.spawn(move || {
+                // Each row's sort key, computed once per row instead of looked up in every
+                // comparison: the lookups are cache misses, the sort of plain keys is not.
+                let mut keyed: Vec<(u64, u64, u32, u16, u16)> = Vec::new();
                 for (k, e) in (first..last).enumerate() {
                     let slice = &mut mine[starts[e] - base..starts[e + 1] - base];
-                    slice.sort_unstable_by(|a, b| {
-                        let (ta, tb) = (
-                            events.times[a.event as usize],
-                            events.times[b.event as usize],
-                        );
-                        tb.cmp(&ta)
-                            .then_with(|| {
-                                if a.event == b.event {
-                                    std::cmp::Ordering::Equal
-                                } else if let Some(keys) = id_keys {
-                                    keys[a.event as usize].cmp(&keys[b.event as usize])
-                                } else {
-                                    events
-                                        .id(a.event, EVENT_ID)
-                                        .cmp(events.id(b.event, EVENT_ID))
-                                }
-                            })
-                            .then_with(|| {
-                                parts.role_rank[a.role as usize]
-                                    .cmp(&parts.role_rank[b.role as usize])
-                            })
-                    });
+                    if let Some(keys) = id_keys {
+                        keyed.clear();
+                        keyed.extend(slice.iter().map(|en| {
+                            let (event, role) = (en.event, en.role);
+                            (
+                                newest_first(events.times[event as usize]),
+                                keys[event as usize],
+                                event,
+                                parts.role_rank[role as usize],
+                                role,
+                            )
+                        }));
+                        keyed.sort_unstable();
+                        for (en, &(_, _, event, _, role)) in slice.iter_mut().zip(&keyed) {
+                            *en = Entry { event, role };
+                        }
+                    } else {
+                        slice.sort_unstable_by(|a, b| {
+                            let (ta, tb) = (
+                                events.times[a.event as usize],
+                                events.times[b.event as usize],
+                            );
+                            tb.cmp(&ta)
+                                .then_with(|| {
+                                    if a.event == b.event {
+                                        std::cmp::Ordering::Equal
+                                    } else {
+                                        events
+                                            .id(a.event, EVENT_ID)
+                                            .cmp(events.id(b.event, EVENT_ID))
+                                    }
+                                })
+                                .then_with(|| {
+                                    parts.role_rank[a.role as usize]
+                                        .cmp(&parts.role_rank[b.role as usize])
+                                })
+                        });
+                    }
                     let mut kept = 0usize;
                     for i in 0..slice.len() {
                         if kept == 0 || slice[kept - 1].event != slice[i].event {
@@ -805,6 +824,11 @@ fn sort_slices(
             });
         }
     });
+}
+
+/// A timestamp (`i64::MIN`: none) as a key that sorts newest first, no timestamp last.
+fn newest_first(micros: i64) -> u64 {
+    !((micros as u64) ^ (1 << 63))
 }
 
 /// Each event's id as a number that sorts as the id does, when every id is a
@@ -887,19 +911,23 @@ impl EventParticipants {
         }
     }
 
-    /// Writes the `participants` JSON of `event` into `out` (cleared first).
-    fn write_json(&self, event: u32, out: &mut String) {
-        out.clear();
-        out.push('[');
+    /// Appends the `participants` JSON of `event` to `out` (a string builder's value in
+    /// progress: the caller closes it).
+    fn write_json(&self, event: u32, out: &mut impl std::fmt::Write) {
+        // Writing into a string or a builder cannot fail.
+        let mut put = |s: &str| {
+            let _ = out.write_str(s);
+        };
+        put("[");
         for (i, &(who, role)) in self.of(event).iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                put(",");
             }
             let w = who as usize;
-            out.push_str(&self.json[self.json_at[w]..self.json_at[w + 1]]);
-            out.push_str(&self.role_json[role as usize]);
+            put(&self.json[self.json_at[w]..self.json_at[w + 1]]);
+            put(&self.role_json[role as usize]);
         }
-        out.push(']');
+        put("]");
     }
 
     fn of(&self, event: u32) -> &[(u32, u16)] {
@@ -928,7 +956,21 @@ mod tests {
     /// Three events; participants listed out of the events' order (so the walk gives way
     /// to the map), one person in two roles, one participant of an unknown event; two
     /// persons in one group.
-    fn timeline_of(participants: &[(&str, &str, &str)]) -> Vec<(String, String, String, String)> {
+    /// The event id `e1`..`e9` as this test's events name it: as given, or in the form
+    /// every build gives (`evt_` + 16 hex digits), which the sort compares as numbers.
+    fn event_id(short: &str, plexus_ids: bool) -> String {
+        if plexus_ids {
+            let n: u64 = short[1..].parse().expect("e + digits");
+            format!("evt_{n:016x}")
+        } else {
+            short.to_string()
+        }
+    }
+
+    fn timeline_of(
+        participants: &[(&str, &str, &str)],
+        plexus_ids: bool,
+    ) -> Vec<(String, String, String, String)> {
         let dir = tempfile::tempdir().expect("tempdir");
         let (ev, pa, me) = (
             dir.path().join("events.parquet"),
@@ -941,7 +983,12 @@ mod tests {
             RecordBatch::try_new(
                 schema::events(),
                 vec![
-                    texts(&["e1", "e2", "e3"]),
+                    texts(
+                        &["e1", "e2", "e3"]
+                            .map(|e| event_id(e, plexus_ids))
+                            .each_ref()
+                            .map(String::as_str),
+                    ),
                     texts(&["app", "app", "billing"]),
                     texts(&["k1", "k2", "k3"]),
                     Arc::new(
@@ -956,8 +1003,17 @@ mod tests {
             )
             .expect("events"),
         );
-        let column =
-            |i: usize| -> Vec<&str> { participants.iter().map(|p| [p.0, p.1, p.2][i]).collect() };
+        let ids: Vec<String> = participants
+            .iter()
+            .map(|p| event_id(p.0, plexus_ids))
+            .collect();
+        let column = |i: usize| -> Vec<&str> {
+            participants
+                .iter()
+                .zip(&ids)
+                .map(|(p, id)| [id.as_str(), p.1, p.2][i])
+                .collect()
+        };
         write(
             &pa,
             RecordBatch::try_new(
@@ -1057,16 +1113,26 @@ mod tests {
             ("p_bob", "e3", "customer"),
             ("p_bob", "e1", "user"),
         ];
-        for input in [&in_order[..], &shuffled[..]] {
-            let got = timeline_of(input);
-            let short: Vec<(&str, &str, &str)> = got
+        // Ids of another tool compare as text; Plexus's own as numbers: the same order.
+        for (input, plexus_ids) in [
+            (&in_order[..], false),
+            (&shuffled[..], false),
+            (&in_order[..], true),
+            (&shuffled[..], true),
+        ] {
+            let got = timeline_of(input, plexus_ids);
+            let short: Vec<(&str, String, &str)> = got
                 .iter()
-                .map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str()))
+                .map(|r| (r.0.as_str(), r.1.clone(), r.2.as_str()))
                 .collect();
-            assert_eq!(short, expected);
+            let want: Vec<(&str, String, &str)> = expected
+                .iter()
+                .map(|&(entity, event, role)| (entity, event_id(event, plexus_ids), role))
+                .collect();
+            assert_eq!(short, want);
             let e3 = &got
                 .iter()
-                .find(|r| r.0 == "p_ann" && r.1 == "e3")
+                .find(|r| r.0 == "p_ann" && r.1 == event_id("e3", plexus_ids))
                 .expect("e3")
                 .3;
             assert_eq!(
@@ -1083,5 +1149,14 @@ mod tests {
         assert_eq!(s, r#""a\"b\\c\n\u0001é""#);
         let parsed: String = serde_json::from_str(&s).expect("valid JSON");
         assert_eq!(parsed, "a\"b\\c\n\u{1}é");
+    }
+
+    #[test]
+    fn sort_keys_put_the_newest_first_and_no_time_last() {
+        let times = [i64::MIN, -5, 0, 7, i64::MAX, -1];
+        let mut keyed: Vec<(u64, i64)> = times.iter().map(|&t| (newest_first(t), t)).collect();
+        keyed.sort_unstable();
+        let order: Vec<i64> = keyed.into_iter().map(|(_, t)| t).collect();
+        assert_eq!(order, vec![i64::MAX, 7, 0, -1, -5, i64::MIN]);
     }
 }
