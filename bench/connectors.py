@@ -83,7 +83,11 @@ def write_segment(path, calls):
     with open(path, "w", encoding="utf-8") as f:
         for i in range(calls):
             kind = i % 10
-            anon = f"anon-{(i // 7) % PEOPLE:012x}"
+            # A user's 21 calls span three anonymous ids of 7 calls each; the anonymous ids
+            # cycle three times as slowly as the users, so each one stays with one user
+            # and the file resolves into PEOPLE persons (cycling both by PEOPLE chained
+            # every user into one person through the shared anonymous ids).
+            anon = f"anon-{(i // 7) % (3 * PEOPLE):012x}"
             user = f"user-{(i // 21) % PEOPLE:09d}"
             ts = f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00.000Z"
             if kind == 0:
