@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int64Array, StringArray, StringBuilder,
+    UInt32Array,
 };
-use datafusion::arrow::compute::{cast, interleave};
+use datafusion::arrow::compute::{cast, interleave, take};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use hashbrown::HashTable;
 
@@ -51,8 +52,6 @@ enum Column {
     /// of every timeline row, and one array is one load per row instead of finding the
     /// batch, downcasting it and reading its validity.
     Numbers(Float64Array),
-    /// A column of numbers while it is read.
-    NumbersRead(Float64Builder),
 }
 
 impl Events {
@@ -72,6 +71,9 @@ impl Events {
             columns: Vec::with_capacity(names.len()),
         };
         let mut first = true;
+        // The columns of numbers while they are read, by position: `Column::Numbers` once
+        // the file is read.
+        let mut numbers: Vec<(usize, Float64Builder)> = Vec::new();
         for_each_batch(path, names, |batch| {
             if events.times.len() + batch.num_rows() >= u32::MAX as usize {
                 return Err(error(format!(
@@ -102,10 +104,13 @@ impl Events {
                 if first {
                     // The first batch decides: text that repeats is interned, numbers are
                     // put in one array.
-                    if let Some(numbers) = array.as_primitive_opt::<Float64Type>() {
+                    if let Some(values) = array.as_primitive_opt::<Float64Type>() {
                         let mut builder = Float64Builder::new();
-                        builder.extend(numbers.iter());
-                        events.columns.push(Column::NumbersRead(builder));
+                        builder.extend(values.iter());
+                        numbers.push((c, builder));
+                        events
+                            .columns
+                            .push(Column::Numbers(Float64Array::from(Vec::<f64>::new())));
                         continue;
                     }
                     events.columns.push(match text {
@@ -122,14 +127,19 @@ impl Events {
                     continue;
                 }
                 match &mut events.columns[c] {
-                    Column::Times(_) | Column::Numbers(_) => {}
-                    Column::Arrays(arrays) => arrays.push(array.clone()),
-                    Column::NumbersRead(builder) => match array.as_primitive_opt::<Float64Type>() {
-                        Some(numbers) => builder.extend(numbers.iter()),
-                        None => {
-                            return Err(error(format!("column `{}` changes type", names[c])));
+                    Column::Times(_) => {}
+                    Column::Numbers(_) => {
+                        let builder = numbers
+                            .iter_mut()
+                            .find_map(|(at, b)| (*at == c).then_some(b));
+                        match (builder, array.as_primitive_opt::<Float64Type>()) {
+                            (Some(builder), Some(values)) => builder.extend(values.iter()),
+                            _ => {
+                                return Err(error(format!("column `{}` changes type", names[c])));
+                            }
                         }
-                    },
+                    }
+                    Column::Arrays(arrays) => arrays.push(array.clone()),
                     Column::Interned(interned) => match text {
                         Some(text) => interned.extend(text),
                         None => return Err(error(format!("column `{}` is not text", names[c]))),
@@ -140,10 +150,8 @@ impl Events {
             Ok(())
         })?;
         events.stride = uniform_stride(&events.starts);
-        for column in &mut events.columns {
-            if let Column::NumbersRead(builder) = column {
-                *column = Column::Numbers(builder.finish());
-            }
+        for (c, mut builder) in numbers {
+            events.columns[c] = Column::Numbers(builder.finish());
         }
         if first {
             // No events at all: every column is there, empty.
@@ -174,7 +182,7 @@ impl Events {
     pub(super) fn text(&self, c: usize, ordinal: u32) -> Option<&str> {
         match &self.columns[c] {
             Column::Interned(interned) => interned.get(ordinal),
-            Column::Times(_) | Column::Numbers(_) | Column::NumbersRead(_) => None,
+            Column::Times(_) | Column::Numbers(_) => None,
             Column::Arrays(arrays) => {
                 let (b, r) = self.locate(ordinal);
                 let text = arrays[b].as_string_opt::<i32>()?;
@@ -192,7 +200,7 @@ impl Events {
     /// reads.
     pub(super) fn is_number(&self, c: usize) -> bool {
         match &self.columns[c] {
-            Column::Numbers(_) | Column::NumbersRead(_) => true,
+            Column::Numbers(_) => true,
             // No batch at all: no events, nothing that is not a number.
             Column::Arrays(arrays) => arrays.is_empty(),
             Column::Interned(_) | Column::Times(_) => false,
@@ -213,13 +221,8 @@ impl Events {
     pub(super) fn gather(&self, c: usize, ordinals: &[u32]) -> Result<ArrayRef, TimelineError> {
         match &self.columns[c] {
             Column::Interned(interned) => Ok(Arc::new(interned.gather(ordinals))),
-            Column::Numbers(numbers) => Ok(Arc::new(Float64Array::from_iter(ordinals.iter().map(
-                |&o| {
-                    let o = o as usize;
-                    numbers.is_valid(o).then(|| numbers.value(o))
-                },
-            )))),
-            Column::NumbersRead(_) => Err(self.error("numbers gathered while read".into())),
+            Column::Numbers(numbers) => take(numbers, &UInt32Array::from(ordinals.to_vec()), None)
+                .map_err(|e| self.error(e.to_string())),
             Column::Times(data_type) => {
                 let times = Int64Array::from_iter(ordinals.iter().map(|&o| {
                     let t = self.times[o as usize];
