@@ -210,15 +210,6 @@ impl MappedRows {
         }
     }
 
-    /// Like [`MappedRows::str_at`], owned; numbers and times of single-value columns
-    /// formatted as by [`MappedRows::text`].
-    pub fn text_at(&self, col: usize, row: usize, i: usize) -> Option<String> {
-        match self.list_len(col, row) {
-            Some(_) => self.str_at(col, row, i).map(Cow::into_owned),
-            None => self.text(col, row),
-        }
-    }
-
     /// The value at `col` as a condition: booleans as they are, text `true`/`false`,
     /// numbers non-zero; `None` for NULL.
     pub fn flag(&self, col: usize, row: usize) -> Option<bool> {

@@ -8,13 +8,16 @@ use std::sync::Arc;
 use plexus_config::{GroupOrigin, Project, SourceConfig};
 use std::borrow::Cow;
 
-use datafusion::arrow::array::{BooleanArray, RecordBatch, UInt8Array, UInt32Array};
+use datafusion::arrow::array::{
+    Array, BooleanArray, RecordBatch, StringArray, UInt8Array, UInt32Array,
+};
 use datafusion::arrow::compute::{filter_record_batch, take};
 use plexus_config::Diagnostic;
 use plexus_identity::{Assertions, IdentityGraph, NodeId, SetId};
 
 use super::prepare::{
-    GroupKind, GroupPlan, Identifier, Membership, MembershipPlan, PreparedBatch, SourcePlan,
+    GroupKind, GroupPlan, Identifier, Membership, MembershipPlan, PreparedBatch, PreparedRow,
+    SourcePlan,
 };
 use super::schema;
 use super::settings::IdentitySettings;
@@ -30,42 +33,21 @@ pub enum Subject {
     Group(NodeId),
 }
 
-/// One trait observation.
-#[derive(Debug, Clone)]
-pub struct TraitRecord {
+/// One trait observation of the batch being added, waiting for the trait spill: the
+/// value, the row's key and time stay in the prepared batch and are copied from there
+/// into the spill's columns, so that the collecting thread neither moves nor frees a
+/// value per row.
+#[derive(Debug, Clone, Copy)]
+struct PendingTrait {
     /// Whose trait.
-    pub subject: Subject,
+    subject: Subject,
     /// Trait name (a [`Labels`] id).
-    pub name: u32,
-    /// Value as text.
-    pub value: String,
-    /// When observed.
-    pub observed_at: Option<i64>,
-    /// Source index.
-    pub source: u32,
-    /// Row key in the source.
-    pub key: Arc<str>,
-}
-
-impl TraitRecord {
-    /// An observation of trait `name` of `subject` by row `key` of source `source`.
-    fn new(
-        subject: Subject,
-        name: u32,
-        value: String,
-        observed_at: Option<i64>,
-        source: u32,
-        key: &Arc<str>,
-    ) -> Self {
-        TraitRecord {
-            subject,
-            name,
-            value,
-            observed_at,
-            source,
-            key: key.clone(),
-        }
-    }
+    name: u32,
+    /// Its value's slot in the batch's [`PreparedBatch::traits`] (a person's) or
+    /// [`PreparedBatch::group_traits`] (a group's).
+    value: u32,
+    /// The row that observed it, in the prepared batch.
+    row: u32,
 }
 
 /// Interned short strings (event names, roles, trait names): stored once, referred to by id.
@@ -262,7 +244,7 @@ pub struct Collected {
     /// `(row of the prepared batch's events, participant's identifier set, role label)`.
     pending_participants: Vec<(u32, SetId, u32)>,
     /// Trait observations of the current batch.
-    pending_traits: Vec<TraitRecord>,
+    pending_traits: Vec<PendingTrait>,
     /// Event names, roles and trait names.
     pub labels: Labels,
     /// Memberships by `(participant's identifier set, group node)`: first and last
@@ -595,10 +577,10 @@ impl Collected {
             instances,
             identifiers,
             text: values,
-            mut traits,
+            traits,
             memberships,
             groups,
-            mut group_traits,
+            group_traits,
             events,
         } = batch;
         let text_of = |r: &std::ops::Range<u32>| &values[r.start as usize..r.end as usize];
@@ -614,7 +596,8 @@ impl Collected {
         let mut nodes: Vec<NodeId> = Vec::new();
         let mut pending_rejected = Vec::new();
         let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(plan.groups.len());
-        for row in &rows {
+        for (row_index, row) in rows.iter().enumerate() {
+            let row_index = row_index as u32;
             if row.file != batch_file {
                 batch_file = row.file;
                 let f = &batch_files[row.file as usize];
@@ -746,15 +729,14 @@ impl Collected {
                     self.pending_participants.push((e, set, plan.roles[p]));
                 }
                 for (t, &(label, _)) in plan.trait_labels[p].iter().enumerate() {
-                    if let Some(v) = traits[instance.traits as usize + t].take() {
-                        self.pending_traits.push(TraitRecord::new(
-                            Subject::Person(set),
-                            label,
-                            v,
-                            observed,
-                            src,
-                            key,
-                        ));
+                    let value = instance.traits + t as u32;
+                    if traits.is_valid(value as usize) {
+                        self.pending_traits.push(PendingTrait {
+                            subject: Subject::Person(set),
+                            name: label,
+                            value,
+                            row: row_index,
+                        });
                     }
                 }
                 for (m, membership) in plan.memberships[p].iter().enumerate() {
@@ -780,20 +762,20 @@ impl Collected {
                 let Some(node) = *node else { continue };
                 self.groups.observe(node, observed);
                 for (t, &(label, _)) in plan.group_trait_labels[g].iter().enumerate() {
-                    if let Some(v) = group_traits[row.group_traits as usize + t].take() {
-                        self.pending_traits.push(TraitRecord::new(
-                            Subject::Group(node),
-                            label,
-                            v,
-                            observed,
-                            src,
-                            key,
-                        ));
+                    let value = row.group_traits + t as u32;
+                    if group_traits.is_valid(value as usize) {
+                        self.pending_traits.push(PendingTrait {
+                            subject: Subject::Group(node),
+                            name: label,
+                            value,
+                            row: row_index,
+                        });
                     }
                 }
             }
         }
-        self.flush(events, kept_events, sink)
+        self.flush(events, kept_events, sink)?;
+        self.flush_traits(src, &rows, &traits, &group_traits, sink)
     }
 
     /// Hands the batch's kept events to `sink` as the `events` table, and the pending
@@ -842,30 +824,57 @@ impl Collected {
                 sink.append(SPILL_PARTICIPANTS, spill)?;
             }
         }
-        let traits = std::mem::take(&mut self.pending_traits);
-        if !traits.is_empty() {
-            let (kind, subject): (Vec<u8>, Vec<u32>) = traits
-                .iter()
-                .map(|t| match t.subject {
-                    Subject::Person(set) => (0u8, set),
-                    Subject::Group(node) => (1u8, node),
-                })
-                .unzip();
-            let batch = RecordBatch::try_new(
-                schema::spill_traits(),
-                vec![
-                    Arc::new(UInt8Array::from(kind)),
-                    Arc::new(UInt32Array::from(subject)),
-                    text(traits.iter().map(|t| self.labels.get(t.name))),
-                    text(traits.iter().map(|t| &t.value)),
-                    times(traits.iter().map(|t| t.observed_at)),
-                    text(traits.iter().map(|t| &self.sources[t.source as usize])),
-                    text(traits.iter().map(|t| &t.key)),
-                ],
-            )
-            .expect("columns built to the spill schema");
-            sink.append(SPILL_TRAITS, batch)?;
-        }
         Ok(())
+    }
+
+    /// Hands the batch's pending trait observations to `sink` as the trait spill, their
+    /// values, keys and times copied from the prepared batch (`rows`, `traits`,
+    /// `group_traits`) of source `src`.
+    fn flush_traits(
+        &mut self,
+        src: u32,
+        rows: &[PreparedRow],
+        traits: &StringArray,
+        group_traits: &StringArray,
+        sink: &mut dyn TableSink,
+    ) -> Result<(), SinkError> {
+        let pending = std::mem::take(&mut self.pending_traits);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let (kind, subject): (Vec<u8>, Vec<u32>) = pending
+            .iter()
+            .map(|t| match t.subject {
+                Subject::Person(set) => (0u8, set),
+                Subject::Group(node) => (1u8, node),
+            })
+            .unzip();
+        let value = |t: &PendingTrait| match t.subject {
+            Subject::Person(_) => traits.value(t.value as usize),
+            Subject::Group(_) => group_traits.value(t.value as usize),
+        };
+        let row = |t: &PendingTrait| &rows[t.row as usize];
+        let source = self.sources[src as usize].as_str();
+        let batch = RecordBatch::try_new(
+            schema::spill_traits(),
+            vec![
+                Arc::new(UInt8Array::from(kind)),
+                Arc::new(UInt32Array::from(subject)),
+                text(pending.iter().map(|t| self.labels.get(t.name))),
+                text(pending.iter().map(value)),
+                times(pending.iter().map(|t| row(t).observed)),
+                text(pending.iter().map(|_| source)),
+                text(
+                    pending
+                        .iter()
+                        .map(|t| row(t).key.as_deref().unwrap_or_default()),
+                ),
+            ],
+        )
+        .expect("columns built to the spill schema");
+        // Keep the vector's room for the next batch.
+        self.pending_traits = pending;
+        self.pending_traits.clear();
+        sink.append(SPILL_TRAITS, batch)
     }
 }

@@ -10,7 +10,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, Float64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+    ArrayBuilder, ArrayRef, Float64Array, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondArray,
 };
 use plexus_identity::stable_id;
 use plexus_ingest::MappedRows;
@@ -164,11 +165,16 @@ pub struct PreparedBatch {
     pub(super) identifiers: Vec<Identifier>,
     /// Identifier values, concatenated.
     pub(super) text: String,
-    pub(super) traits: Vec<Option<String>>,
+    /// Trait values of the participant instances, one slot per trait of each (null:
+    /// absent). Text, not a `String` per value: the collecting thread hands the kept ones
+    /// to the trait spill by index, never moving or freeing a value the preparing thread
+    /// allocated.
+    pub(super) traits: StringArray,
     pub(super) memberships: Vec<Membership>,
     /// Per row, per group: the normalised group identifier.
     pub(super) groups: Vec<Option<String>>,
-    pub(super) group_traits: Vec<Option<String>>,
+    /// Per row, per group: its trait values, as [`PreparedBatch::traits`].
+    pub(super) group_traits: StringArray,
     /// The `events` rows of the rows that record one (before duplicates and rows without
     /// participants are dropped).
     pub(super) events: Option<RecordBatch>,
@@ -270,12 +276,14 @@ impl SourcePlan {
                     .map(|(_, _, c)| rows.text_bytes(*c))
                     .sum::<usize>(),
             ),
-            traits: Vec::new(),
+            traits: StringArray::new_null(0),
             memberships: Vec::new(),
             groups: Vec::new(),
-            group_traits: Vec::new(),
+            group_traits: StringArray::new_null(0),
             events: None,
         };
+        let mut traits = StringBuilder::new();
+        let mut group_traits = StringBuilder::new();
         let mut events = EventColumns::new(self, &rows);
         // One buffer for every row's properties, cleared between rows.
         let mut json = String::new();
@@ -390,9 +398,9 @@ impl SourcePlan {
                             ))),
                         }
                     }
-                    let traits = out.traits.len() as u32;
+                    let first_trait = traits.len() as u32;
                     for &(_, c) in &self.trait_labels[p] {
-                        out.traits.push(c.and_then(|c| rows.text_at(c, r, i)));
+                        traits.append_option(c.and_then(|c| rows.str_at(c, r, i)));
                     }
                     let memberships = out.memberships.len() as u32;
                     for m in &self.memberships[p] {
@@ -421,13 +429,13 @@ impl SourcePlan {
                     out.instances.push(Instance {
                         p: p as u16,
                         identifiers: first..out.identifiers.len() as u32,
-                        traits,
+                        traits: first_trait,
                         memberships,
                     });
                 }
             }
             let groups = out.groups.len() as u32;
-            let group_traits = out.group_traits.len() as u32;
+            let first_group_trait = group_traits.len() as u32;
             for (g, group) in self.groups.iter().enumerate() {
                 let value = group
                     .col
@@ -436,8 +444,7 @@ impl SourcePlan {
                 let named = value.is_some();
                 out.groups.push(value);
                 for &(_, c) in &self.group_trait_labels[g] {
-                    out.group_traits
-                        .push(c.filter(|_| named).and_then(|c| rows.text(c, r)));
+                    group_traits.append_option(c.filter(|_| named).and_then(|c| rows.str(c, r)));
                 }
             }
 
@@ -486,9 +493,11 @@ impl SourcePlan {
                 event,
                 instances: first_instance..out.instances.len() as u32,
                 groups,
-                group_traits,
+                group_traits: first_group_trait,
             });
         }
+        out.traits = traits.finish();
+        out.group_traits = group_traits.finish();
         out.events = events.finish(&self.name);
         out
     }
