@@ -104,14 +104,8 @@ impl Assertions {
 
     /// Records that one record (at `time`, from source `source`, with key `key`) asserted
     /// `nodes` (in any order, duplicates allowed) and returns the set's id. `nodes` must not
-    /// be empty. The key is only cloned when it becomes a set's provenance.
-    pub fn assert(
-        &mut self,
-        nodes: &[NodeId],
-        time: Option<i64>,
-        source: u32,
-        key: &Arc<str>,
-    ) -> SetId {
+    /// be empty. The key is only copied when it becomes a set's provenance.
+    pub fn assert(&mut self, nodes: &[NodeId], time: Option<i64>, source: u32, key: &str) -> SetId {
         let scratch = &mut self.scratch;
         scratch.clear();
         scratch.extend_from_slice(nodes);
@@ -141,12 +135,12 @@ impl Assertions {
         if let Some(s) = found {
             let i = s as usize;
             self.times[i] = self.times[i].saturating_add(1);
-            let candidate = (time.unwrap_or(i64::MAX), source, &**key);
+            let candidate = (time.unwrap_or(i64::MAX), source, key);
             if candidate < self.first[i].sort_key() {
                 self.first[i] = RecordRef {
                     time,
                     source,
-                    key: key.clone(),
+                    key: Arc::from(key),
                 };
             }
             return s;
@@ -157,7 +151,7 @@ impl Assertions {
         self.first.push(RecordRef {
             time,
             source,
-            key: key.clone(),
+            key: Arc::from(key),
         });
         self.times.push(1);
         if single {

@@ -577,6 +577,7 @@ impl Collected {
             instances,
             identifiers,
             text: values,
+            keys,
             traits,
             memberships,
             groups,
@@ -608,7 +609,11 @@ impl Collected {
             }
             let file_index = (files.len() as u32).saturating_sub(1);
             let line = row.line;
-            let Some(key) = &row.key else {
+            let Some(key) = row
+                .key
+                .as_ref()
+                .map(|k| &keys[k.start as usize..k.end as usize])
+            else {
                 self.rejects.push(Reject {
                     source: name.clone(),
                     file: file.to_string(),
@@ -775,7 +780,7 @@ impl Collected {
             }
         }
         self.flush(events, kept_events, sink)?;
-        self.flush_traits(src, &rows, &traits, &group_traits, sink)
+        self.flush_traits(src, &rows, &keys, &traits, &group_traits, sink)
     }
 
     /// Hands the batch's kept events to `sink` as the `events` table, and the pending
@@ -828,12 +833,13 @@ impl Collected {
     }
 
     /// Hands the batch's pending trait observations to `sink` as the trait spill, their
-    /// values, keys and times copied from the prepared batch (`rows`, `traits`,
+    /// values, keys and times copied from the prepared batch (`rows`, `keys`, `traits`,
     /// `group_traits`) of source `src`.
     fn flush_traits(
         &mut self,
         src: u32,
         rows: &[PreparedRow],
+        keys: &str,
         traits: &StringArray,
         group_traits: &StringArray,
         sink: &mut dyn TableSink,
@@ -864,11 +870,12 @@ impl Collected {
                 text(pending.iter().map(value)),
                 times(pending.iter().map(|t| row(t).observed)),
                 text(pending.iter().map(|_| source)),
-                text(
-                    pending
-                        .iter()
-                        .map(|t| row(t).key.as_deref().unwrap_or_default()),
-                ),
+                text(pending.iter().map(|t| {
+                    row(t)
+                        .key
+                        .as_ref()
+                        .map_or("", |k| &keys[k.start as usize..k.end as usize])
+                })),
             ],
         )
         .expect("columns built to the spill schema");

@@ -101,8 +101,8 @@ pub(super) struct PreparedRow {
     /// Index into [`PreparedBatch::files`].
     pub(super) file: u32,
     pub(super) line: u64,
-    /// `None`: the key is empty.
-    pub(super) key: Option<Arc<str>>,
+    /// Its key in [`PreparedBatch::keys`]; `None`: the key is empty.
+    pub(super) key: Option<Range<u32>>,
     pub(super) key_hash: u128,
     /// Why the row is rejected, if its time, observation time or value is bad.
     pub(super) error: Option<Box<Reject>>,
@@ -165,6 +165,9 @@ pub struct PreparedBatch {
     pub(super) identifiers: Vec<Identifier>,
     /// Identifier values, concatenated.
     pub(super) text: String,
+    /// Row keys, concatenated: text of this batch rather than a shared allocation per
+    /// row, which the collecting thread would have to count and free.
+    pub(super) keys: String,
     /// Trait values of the participant instances, one slot per trait of each (null:
     /// absent). Text, not a `String` per value: the collecting thread hands the kept ones
     /// to the trait spill by index, never moving or freeing a value the preparing thread
@@ -276,6 +279,7 @@ impl SourcePlan {
                     .map(|(_, _, c)| rows.text_bytes(*c))
                     .sum::<usize>(),
             ),
+            keys: String::with_capacity(self.key_col.map_or(n * 16, |c| rows.text_bytes(c))),
             traits: StringArray::new_null(0),
             memberships: Vec::new(),
             groups: Vec::new(),
@@ -305,13 +309,19 @@ impl SourcePlan {
                     reason,
                 })
             };
-            let key: Option<Arc<str>> = match self.key_col {
-                Some(k) => rows.str(k, r).map(|v| Arc::from(v.as_ref())),
-                None => Some(Arc::from(format!("{file}:{line}"))),
+            let key_range = match self.key_col {
+                Some(k) => rows.str(k, r).map(|v| push_text(&mut out.keys, &v)),
+                None => {
+                    use std::fmt::Write as _;
+                    let start = out.keys.len() as u32;
+                    let _ = write!(out.keys, "{file}:{line}");
+                    Some(start..out.keys.len() as u32)
+                }
             };
-            let key_hash = key
+            let key = key_range
                 .as_ref()
-                .map_or(0, |k| xxhash_rust::xxh3::xxh3_128(k.as_bytes()));
+                .map(|k| &out.keys[k.start as usize..k.end as usize]);
+            let key_hash = key.map_or(0, |k| xxhash_rust::xxh3::xxh3_128(k.as_bytes()));
             // Event time, observation time and value: a bad one rejects the row. A row
             // whose `event.when` does not hold records no event.
             let records_event = self.when_col.is_none_or(|c| rows.flag(c, r) == Some(true));
@@ -449,7 +459,7 @@ impl SourcePlan {
             }
 
             let mut event = None;
-            if let (Some(t), Some(key), None) = (time, &key, &error) {
+            if let (Some(t), Some(key), None) = (time, key, &error) {
                 let properties = (!self.props.is_empty()).then(|| {
                     json.clear();
                     json.push('{');
@@ -486,7 +496,7 @@ impl SourcePlan {
             out.rows.push(PreparedRow {
                 file: file_index,
                 line,
-                key,
+                key: key_range,
                 key_hash,
                 error,
                 observed,
