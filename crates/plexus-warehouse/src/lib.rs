@@ -29,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod lanes;
 mod spill;
 mod staging;
 

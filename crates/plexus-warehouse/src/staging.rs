@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{
     EnabledStatistics, WriterProperties, WriterPropertiesBuilder,
@@ -13,6 +12,7 @@ use datafusion::parquet::file::properties::{
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::WarehouseError;
+use crate::lanes::LaneWriter;
 
 /// Rows per row group in the lookup layout.
 const LOOKUP_ROW_GROUP: usize = 65_536;
@@ -168,10 +168,11 @@ impl Staging {
 }
 
 /// One Parquet file written batch by batch, so a table of any size streams to disk while
-/// memory holds a row group.
+/// memory holds a row group. Its columns are encoded on worker threads while the caller
+/// makes the next batch (see [`LaneWriter`]).
 pub struct TableWriter {
     name: String,
-    writer: ArrowWriter<File>,
+    writer: LaneWriter,
     rows: u64,
 }
 
@@ -257,7 +258,7 @@ impl TableWriter {
             path: path.to_path_buf(),
             source,
         })?;
-        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
+        let writer = LaneWriter::try_new(file, schema, props, name).map_err(|source| {
             WarehouseError::Parquet {
                 table: name.to_string(),
                 source,
