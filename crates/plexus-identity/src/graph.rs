@@ -176,6 +176,23 @@ impl IdentityGraph {
         self.links
     }
 
+    /// The rank of each type's name in name order, by type number: sorting nodes by the
+    /// rank of their type sorts them by type name, without comparing text.
+    pub fn name_ranks(&self) -> Vec<u16> {
+        let mut by_name: Vec<usize> = (0..self.type_names.len()).collect();
+        by_name.sort_by(|&a, &b| self.type_names[a].cmp(&self.type_names[b]));
+        let mut ranks = vec![0u16; by_name.len()];
+        for (rank, &t) in by_name.iter().enumerate() {
+            ranks[t] = rank as u16;
+        }
+        ranks
+    }
+
+    /// The type number of `node`: its name is `type_names()[type_of(node)]`.
+    pub fn type_of(&self, node: NodeId) -> u16 {
+        self.node_type[node as usize]
+    }
+
     /// The type name of `node`.
     pub fn type_name(&self, node: NodeId) -> &str {
         &self.type_names[self.node_type[node as usize] as usize]

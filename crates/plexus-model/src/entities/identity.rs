@@ -9,6 +9,7 @@ use plexus_identity::{
 };
 
 use super::collect::Collected;
+use super::order::sort_keyed;
 use super::schema;
 use super::tables::{Table, ints, opt_text, table, text, times};
 
@@ -179,15 +180,20 @@ pub fn identity_tables(c: &Collected, pr: &Resolved, redirects: &[Redirect]) -> 
         let e = pr.entity_of[n as usize];
         (e != NO_ENTITY).then(|| pr.entities[e as usize].id.clone())
     };
+    // By entity, then the first identifier's type and value, then the second's.
+    let ranks = p.name_ranks();
+    let rank = |n: NodeId| ranks[p.type_of(n) as usize];
     let mut links: Vec<&Link> = pr.links.iter().collect();
-    links.sort_by(|a, b| {
-        pr.entity_of[a.a as usize]
-            .cmp(&pr.entity_of[b.a as usize])
-            .then_with(|| p.type_name(a.a).cmp(p.type_name(b.a)))
-            .then_with(|| p.value(a.a).cmp(p.value(b.a)))
-            .then_with(|| p.type_name(a.b).cmp(p.type_name(b.b)))
-            .then_with(|| p.value(a.b).cmp(p.value(b.b)))
-    });
+    sort_keyed(
+        &mut links,
+        |l| (pr.entity_of[l.a as usize], rank(l.a)),
+        |a, b| {
+            p.value(a.a)
+                .cmp(p.value(b.a))
+                .then_with(|| rank(a.b).cmp(&rank(b.b)))
+                .then_with(|| p.value(a.b).cmp(p.value(b.b)))
+        },
+    );
     let origins: Vec<Origin> = links.iter().map(|l| origin(c, l)).collect();
     let links_table = table(
         "identity_links",

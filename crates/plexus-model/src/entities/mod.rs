@@ -3,6 +3,7 @@
 
 mod collect;
 mod identity;
+mod order;
 mod prepare;
 mod rules;
 pub mod schema;

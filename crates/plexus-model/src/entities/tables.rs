@@ -13,6 +13,7 @@ use super::collect::{
     Collected, MembershipEvidence, Reject, SPILL_PARTICIPANTS, SPILL_TRAITS, SinkError, TableSink,
 };
 use super::identity::{self, Redirect};
+use super::order::sort_keyed;
 use super::rules::RuleRecord;
 use super::schema;
 use super::survivorship::{CurrentTrait, Observation, TraitChoice};
@@ -187,11 +188,12 @@ pub fn build_tables(
         .map(|n| (pr.entity_of[n as usize], n))
         .chain(pr.attached.iter().map(|&(n, e)| (e, n)))
         .collect();
-    rows.sort_by(|&(ea, a), &(eb, b)| {
-        ea.cmp(&eb)
-            .then_with(|| p.type_name(a).cmp(p.type_name(b)))
-            .then_with(|| p.value(a).cmp(p.value(b)))
-    });
+    let ranks = p.name_ranks();
+    sort_keyed(
+        &mut rows,
+        |(e, n)| (e, ranks[p.type_of(n) as usize]),
+        |(_, a), (_, b)| p.value(a).cmp(p.value(b)),
+    );
     out.push(table(
         "person_identifiers",
         schema::person_identifiers(),
@@ -293,11 +295,11 @@ pub fn build_tables(
         ],
     ));
     let mut gnodes: Vec<NodeId> = (0..g.len() as NodeId).collect();
-    gnodes.sort_by(|&a, &b| {
-        gr.entity_of[a as usize]
-            .cmp(&gr.entity_of[b as usize])
-            .then_with(|| g.value(a).cmp(g.value(b)))
-    });
+    sort_keyed(
+        &mut gnodes,
+        |n| gr.entity_of[n as usize],
+        |a, b| g.value(a).cmp(g.value(b)),
+    );
     out.push(table(
         "group_identifiers",
         schema::group_identifiers(),
