@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchlib import build
+from benchlib import build, warn_if_busy
 
 MAIL_TEMPLATE = (
     "From MAILER-DAEMON Mon Mar  4 10:00:00 2024\n"
@@ -158,6 +158,7 @@ def main():
     a = ap.parse_args()
     base = a.keep or tempfile.mkdtemp(prefix="plexus-connectors-bench-")
     sizes = {"mbox": 300e6 * a.scale, "segment": int(1e6 * a.scale), "csv": int(2e6 * a.scale)}
+    warn_if_busy()
     print(f"# connectors, {os.cpu_count()} cores, {a.plexus}")
     print(f"{'kind':<8} {'size':>6} {'input':>10} {'rows':>10} {'load s':>8} {'build s':>8} "
           f"{'throughput':>16} {'peak RSS':>10}")

@@ -19,9 +19,12 @@ import re
 import shutil
 import subprocess
 import tempfile
+import sys
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+from benchlib import warn_if_busy  # noqa: E402
 ROOT = os.path.dirname(BENCH)
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/plexus-target"))
 PLEXUS = os.path.join(TARGET, "release", "plexus")
@@ -66,6 +69,7 @@ def main():
         results["demo_generate_and_build_wall"] = time.perf_counter() - t
         rows = sum(s["rows_read"] for s in gen["sources"])
         results["source_rows"] = rows
+        results["busy_cores_before_build"] = warn_if_busy()
         wall, rss, out = timed_rss([PLEXUS, "build", "--json", "--no-progress", "--project", project])
         report = json.loads(out)
         results["build"] = {
