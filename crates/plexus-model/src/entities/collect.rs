@@ -50,6 +50,28 @@ struct PendingTrait {
     row: u32,
 }
 
+/// Queues the traits one row gave `subject`: trait `labels[t]` takes the value in slot
+/// `first + t` of `values`, where that slot holds one.
+fn queue_traits(
+    pending: &mut Vec<PendingTrait>,
+    subject: Subject,
+    labels: &[(u32, Option<usize>)],
+    (values, first): (&StringArray, u32),
+    row: u32,
+) {
+    for (t, &(name, _)) in labels.iter().enumerate() {
+        let value = first + t as u32;
+        if values.is_valid(value as usize) {
+            pending.push(PendingTrait {
+                subject,
+                name,
+                value,
+                row,
+            });
+        }
+    }
+}
+
 /// Interned short strings (event names, roles, trait names): stored once, referred to by id.
 #[derive(Debug, Default)]
 pub struct Labels {
@@ -733,17 +755,13 @@ impl Collected {
                 if let Some(e) = row.event {
                     self.pending_participants.push((e, set, plan.roles[p]));
                 }
-                for (t, &(label, _)) in plan.trait_labels[p].iter().enumerate() {
-                    let value = instance.traits + t as u32;
-                    if traits.is_valid(value as usize) {
-                        self.pending_traits.push(PendingTrait {
-                            subject: Subject::Person(set),
-                            name: label,
-                            value,
-                            row: row_index,
-                        });
-                    }
-                }
+                queue_traits(
+                    &mut self.pending_traits,
+                    Subject::Person(set),
+                    &plan.trait_labels[p],
+                    (&traits, instance.traits),
+                    row_index,
+                );
                 for (m, membership) in plan.memberships[p].iter().enumerate() {
                     match &memberships[instance.memberships as usize + m] {
                         Membership::Absent => {}
@@ -766,17 +784,13 @@ impl Collected {
             for (g, node) in group_nodes.iter().enumerate() {
                 let Some(node) = *node else { continue };
                 self.groups.observe(node, observed);
-                for (t, &(label, _)) in plan.group_trait_labels[g].iter().enumerate() {
-                    let value = row.group_traits + t as u32;
-                    if group_traits.is_valid(value as usize) {
-                        self.pending_traits.push(PendingTrait {
-                            subject: Subject::Group(node),
-                            name: label,
-                            value,
-                            row: row_index,
-                        });
-                    }
-                }
+                queue_traits(
+                    &mut self.pending_traits,
+                    Subject::Group(node),
+                    &plan.group_trait_labels[g],
+                    (&group_traits, row.group_traits),
+                    row_index,
+                );
             }
         }
         self.flush(events, kept_events, sink)?;
