@@ -334,11 +334,21 @@ impl Interned {
     }
 
     fn gather(&self, ordinals: &[u32]) -> StringArray {
-        // Room for values of the average length; the builder grows past it if need be.
-        let average = self.text.len() / self.distinct().max(1);
-        let mut out = StringBuilder::with_capacity(ordinals.len(), ordinals.len() * (average + 1));
-        for &o in ordinals {
-            out.append_option(self.get(o));
+        // First every row's value number, in a pass of independent loads (the ordinals
+        // are in no useful order, and the processor overlaps loads only when no one waits
+        // for another), then the text, into a builder of the exact size.
+        let numbers: Vec<u32> = ordinals.iter().map(|&o| self.values[o as usize]).collect();
+        let bytes = numbers
+            .iter()
+            .filter(|&&v| v != NULL)
+            .map(|&v| self.offsets[v as usize + 1] - self.offsets[v as usize])
+            .sum();
+        let mut out = StringBuilder::with_capacity(ordinals.len(), bytes);
+        for &v in &numbers {
+            match v {
+                NULL => out.append_null(),
+                v => out.append_value(self.value(v)),
+            }
         }
         out.finish()
     }

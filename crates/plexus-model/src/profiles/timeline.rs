@@ -341,13 +341,7 @@ fn assemble(
     out.push(Arc::new(StringArray::from_iter_values(
         rows.iter().map(|r| parts.roles[r.2 as usize].as_str()),
     )));
-    let mut json = StringBuilder::with_capacity(rows.len(), rows.len() * 96);
-    for r in rows {
-        // Written into the builder's buffer, then closed as one value: no copy per row.
-        by_event.write_json(r.1, &mut json);
-        json.append_value("");
-    }
-    out.push(Arc::new(json.finish()));
+    out.push(Arc::new(by_event.json_column(&ordinals)));
     RecordBatch::try_new(schema.clone(), out).map_err(|e| TimelineError::Sink(e.to_string()))
 }
 
@@ -930,28 +924,59 @@ impl EventParticipants {
         }
     }
 
-    /// Appends the `participants` JSON of `event` to `out` (a string builder's value in
-    /// progress: the caller closes it).
-    fn write_json(&self, event: u32, out: &mut impl std::fmt::Write) {
-        // Writing into a string or a builder cannot fail.
-        let mut put = |s: &str| {
-            let _ = out.write_str(s);
-        };
-        put("[");
-        for (i, &(who, role)) in self.of(event).iter().enumerate() {
-            if i > 0 {
-                put(",");
-            }
-            let w = who as usize;
-            put(&self.json[self.json_at[w]..self.json_at[w + 1]]);
-            put(&self.role_json[role as usize]);
+    /// The `participants` JSON of each of `events`, in that order, as one column (`[`,
+    /// each participant's `{"id":…,"type":…,"role":…}` with commas between, `]`), built
+    /// in passes over the whole batch.
+    /// Each event's JSON is a chain of lookups at random places (its participants, then
+    /// each one's fragment); one event at a time, every link waits for the one before,
+    /// while a pass that takes one link for every row of the batch leaves the processor
+    /// many independent loads to have in flight at once.
+    fn json_column(&self, events: &[u32]) -> StringArray {
+        // Pass 1: where each event's participants are.
+        let spans: Vec<(u32, u32)> = events
+            .iter()
+            .map(|&e| (self.starts[e as usize], self.starts[e as usize + 1]))
+            .collect();
+        // Pass 2: the participants of every row, one after the other.
+        let total: usize = spans.iter().map(|&(s, e)| (e - s) as usize).sum();
+        let mut who = Vec::with_capacity(total);
+        for &(s, e) in &spans {
+            who.extend_from_slice(&self.who[s as usize..e as usize]);
         }
-        put("]");
-    }
-
-    fn of(&self, event: u32) -> &[(u32, u16)] {
-        let e = event as usize;
-        &self.who[self.starts[e] as usize..self.starts[e + 1] as usize]
+        // Pass 3: each participant's fragment of `json`.
+        let fragments: Vec<(usize, usize)> = who
+            .iter()
+            .map(|&(w, _)| (self.json_at[w as usize], self.json_at[w as usize + 1]))
+            .collect();
+        // Pass 4: the text, into a builder of the exact size.
+        let bytes = fragments.iter().map(|&(a, b)| b - a).sum::<usize>()
+            + who
+                .iter()
+                .map(|&(_, r)| self.role_json[r as usize].len() + 1)
+                .sum::<usize>()
+            + 2 * events.len();
+        let mut out = StringBuilder::with_capacity(events.len(), bytes);
+        let mut at = 0usize;
+        for &(s, e) in &spans {
+            let n = (e - s) as usize;
+            // Written into the builder's buffer, then closed as one value: no copy per row.
+            let mut put = |text: &str| {
+                let _ = std::fmt::Write::write_str(&mut out, text);
+            };
+            put("[");
+            for i in at..at + n {
+                if i > at {
+                    put(",");
+                }
+                let (a, b) = fragments[i];
+                put(&self.json[a..b]);
+                put(&self.role_json[who[i].1 as usize]);
+            }
+            put("]");
+            at += n;
+            out.append_value("");
+        }
+        out.finish()
     }
 }
 
