@@ -18,10 +18,20 @@ const UNSEEN_FIRST: i64 = i64::MAX;
 /// "Never seen at a known time" for `last_seen`.
 const UNSEEN_LAST: i64 = i64::MIN;
 
+/// Hashes identifiers for the graph's table: fixed, so that any thread can hash an
+/// identifier before it reaches the graph (see [`identifier_hash`]).
+const HASHER: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x005e_ed1d);
+
+/// The hash the graph files identifier (`type_id`, `value`) under: the same on every
+/// thread, so that the threads preparing a batch can hash its identifiers and the thread
+/// building the graph need not ([`IdentityGraph::intern_hashed`]).
+pub fn identifier_hash(type_id: u16, value: &str) -> u64 {
+    HASHER.hash_one((type_id, value))
+}
+
 /// Interned identifiers of typed values, with first/last-seen times and a union-find forest.
 #[derive(Debug, Clone)]
 pub struct IdentityGraph {
-    hasher: foldhash::fast::FixedState,
     /// `(hash, node)`: the hash is kept so that growing the table never rehashes strings.
     table: HashTable<(u64, NodeId)>,
     type_names: Vec<String>,
@@ -48,7 +58,6 @@ impl IdentityGraph {
     /// other types by name) for choosing anchors.
     pub fn new() -> Self {
         Self {
-            hasher: foldhash::fast::FixedState::with_seed(0x005e_ed1d),
             table: HashTable::new(),
             type_names: Vec::new(),
             node_type: Vec::new(),
@@ -83,11 +92,13 @@ impl IdentityGraph {
     /// The node of identifier (`type_id`, `value`), creating it if new. `value` must be
     /// normalised already.
     pub fn intern(&mut self, type_id: u16, value: &str) -> NodeId {
-        let hash = self.hasher.hash_one((type_id, value));
-        let (types, values) = (&self.node_type, &self.node_value);
-        if let Some(&(_, id)) = self.table.find(hash, |&(h, id)| {
-            h == hash && types[id as usize] == type_id && &*values[id as usize] == value
-        }) {
+        self.intern_hashed(type_id, value, identifier_hash(type_id, value))
+    }
+
+    /// [`IdentityGraph::intern`] of an identifier whose [`identifier_hash`] is `hash`.
+    pub fn intern_hashed(&mut self, type_id: u16, value: &str, hash: u64) -> NodeId {
+        debug_assert_eq!(hash, identifier_hash(type_id, value));
+        if let Some(id) = self.node_of(type_id, value, hash) {
             return id;
         }
         let id = self.node_type.len() as NodeId;
@@ -106,12 +117,25 @@ impl IdentityGraph {
     /// The node of an identifier if it exists.
     pub fn lookup(&self, type_name: &str, value: &str) -> Option<NodeId> {
         let type_id = self.type_names.iter().position(|t| t == type_name)? as u16;
-        let hash = self.hasher.hash_one((type_id, value));
+        self.node_of(type_id, value, identifier_hash(type_id, value))
+    }
+
+    /// Looks up identifiers about to be interned, each with its [`identifier_hash`], so
+    /// that the cache misses of their lookups overlap, where
+    /// [`IdentityGraph::intern_hashed`] one at a time waits for each before the next.
+    pub fn load_ahead<'a>(&self, identifiers: impl Iterator<Item = (u16, &'a str, u64)>) {
+        let mut found = 0;
+        for (type_id, value, hash) in identifiers {
+            found += usize::from(self.node_of(type_id, value, hash).is_some());
+        }
+        std::hint::black_box(found);
+    }
+
+    fn node_of(&self, type_id: u16, value: &str, hash: u64) -> Option<NodeId> {
+        let (types, values) = (&self.node_type, &self.node_value);
         self.table
             .find(hash, |&(h, id)| {
-                h == hash
-                    && self.node_type[id as usize] == type_id
-                    && &*self.node_value[id as usize] == value
+                h == hash && types[id as usize] == type_id && &*values[id as usize] == value
             })
             .map(|&(_, id)| id)
     }

@@ -39,7 +39,7 @@ pub use engine::{
     BlockReason, Blocked, GuardOptions, Link, LinkOrigin, NO_ENTITY, Quarantine, QuarantineReason,
     Resolved, ResolvedEntity, resolve,
 };
-pub use graph::{Entity, IdentityGraph, NodeId, Resolution};
+pub use graph::{Entity, IdentityGraph, NodeId, Resolution, identifier_hash};
 pub use ids::{stable_id, stable_id_number};
 pub use normalize::{NormalizeOptions, Normalizer, OptionsError, known_email_rules};
 pub use normalize::{Rejection, email_domain, normalize, normalize_cow};

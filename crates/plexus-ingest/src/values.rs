@@ -179,6 +179,31 @@ impl MappedRows {
         }
     }
 
+    /// Appends the value at `col` and `row` as text (as [`MappedRows::str`] gives it) to
+    /// `out`; false for NULL. Integers and text are written in place, without the
+    /// `String` that `str` makes of a number: row keys take this path on every row.
+    pub fn push_str_to(&self, col: usize, row: usize, out: &mut String) -> bool {
+        match self.columns.get(col).and_then(Option::as_ref) {
+            Some(Column::Text(a) | Column::Json(a, _)) if a.is_valid(row) => {
+                out.push_str(a.value(row));
+                true
+            }
+            Some(Column::Int(a)) if a.is_valid(row) => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{}", a.value(row));
+                true
+            }
+            Some(Column::Text(_) | Column::Json(..) | Column::Int(_)) | None => false,
+            Some(_) => match self.text(col, row) {
+                Some(v) => {
+                    out.push_str(&v);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
     /// For a list column, the number of elements at `row` (0 for NULL); `None` when the
     /// column holds single values.
     pub fn list_len(&self, col: usize, row: usize) -> Option<usize> {
@@ -538,6 +563,54 @@ mod tests {
         // A Plexus reader's JSON is embedded without a second parse (and still minified).
         let checked = json_field(Field::new("p", DataType::Utf8, true));
         assert_eq!(rows(checked)[..2], ["{\"a\":[1,\"x y\"]}", "{\"a\":1}"]);
+    }
+
+    #[test]
+    fn push_str_to_appends_what_str_gives() {
+        use datafusion::arrow::array::{
+            BooleanArray, Float64Array, Int64Array, TimestampMicrosecondArray,
+        };
+        use datafusion::arrow::datatypes::{Field, Schema};
+        let schema = Schema::new(vec![
+            Field::new("file", DataType::Utf8, false),
+            Field::new("line", DataType::UInt64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("id", DataType::Int64, true),
+            Field::new("amount", DataType::Float64, true),
+            Field::new("ok", DataType::Boolean, true),
+            Field::new("at", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from(vec!["f"; 3])),
+                Arc::new(UInt64Array::from(vec![1, 2, 3])),
+                Arc::new(StringArray::from(vec![Some("Zoë"), None, Some("")])),
+                Arc::new(Int64Array::from(vec![Some(-42), None, Some(i64::MAX)])),
+                Arc::new(Float64Array::from(vec![Some(1.5), None, Some(2.0)])),
+                Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(1_700_000_000_000_000),
+                    None,
+                    Some(0),
+                ])),
+            ],
+        )
+        .unwrap();
+        let rows = MappedRows::new(&batch);
+        for col in 2..7 {
+            for row in 0..3 {
+                let mut out = String::from("key:");
+                let pushed = rows.push_str_to(col, row, &mut out);
+                let expected = rows.str(col, row);
+                assert_eq!(pushed, expected.is_some(), "column {col}, row {row}");
+                assert_eq!(
+                    out,
+                    format!("key:{}", expected.unwrap_or_default()),
+                    "column {col}, row {row}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -60,11 +60,25 @@ impl Default for Inference {
 
 impl Inference {
     /// Narrows the candidates by one non-empty value.
+    ///
+    /// A value fits exactly one of: integer and float, float, boolean, timestamp, date,
+    /// or none (see the `fits_are_one_of_few_sets` test). So the first candidate it fits,
+    /// in the order tried, tells what it fits, and the rest need not be parsed: an
+    /// integer column parses each value once, not as a float too.
     pub fn observe(&mut self, value: &str) {
         self.any = true;
+        let alive = &self.candidates[..self.alive];
+        let first_fit = ORDER
+            .into_iter()
+            .find(|k| alive.contains(k) && fits(*k, value));
+        let keep = |k: Kind| match first_fit {
+            Some(Kind::Int) => matches!(k, Kind::Int | Kind::Float),
+            Some(fit) => k == fit,
+            None => false,
+        };
         let mut i = 0;
         while i < self.alive {
-            if fits(self.candidates[i], value) {
+            if keep(self.candidates[i]) {
                 i += 1;
             } else {
                 self.candidates.swap(i, self.alive - 1);
@@ -332,6 +346,80 @@ mod tests {
         }
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("2021-02-30"), None);
+    }
+
+    /// What `observe` relies on: the kinds a value fits are one of a few sets.
+    fn fitting(value: &str) -> Vec<Kind> {
+        ORDER.into_iter().filter(|k| fits(*k, value)).collect()
+    }
+
+    fn assert_fits_one_of_few_sets(value: &str) {
+        let allowed: [&[Kind]; 6] = [
+            &[Kind::Int, Kind::Float],
+            &[Kind::Float],
+            &[Kind::Bool],
+            &[Kind::Timestamp],
+            &[Kind::Date],
+            &[],
+        ];
+        let fit = fitting(value);
+        assert!(allowed.contains(&&fit[..]), "{value:?} fits {fit:?}");
+    }
+
+    #[test]
+    fn fits_are_one_of_few_sets() {
+        for v in [
+            "0",
+            "-0",
+            "007",
+            "1",
+            "-1",
+            "1.5",
+            "0.5",
+            "1e5",
+            "1E-5",
+            "-2.5e+3",
+            "inf",
+            "NaN",
+            "true",
+            "False",
+            "2021-09-01",
+            "2021-09-01 19:37:51",
+            "2021-09-01T19:37:51.25",
+            "1234567890123456789",
+            "9999999999999999999",
+            "2021-09-01 19:37:51Z",
+            "-",
+        ] {
+            assert_fits_one_of_few_sets(v);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fits_are_one_of_few_sets_for_any_text(v in "[0-9eE.+\\-: T]{0,24}|[a-zA-Z]{0,6}|.{0,12}") {
+            assert_fits_one_of_few_sets(&v);
+        }
+
+        /// Observing values one at a time ends in the same type as trying every kind on
+        /// every value.
+        #[test]
+        fn observe_agrees_with_trying_every_kind(values in proptest::collection::vec(
+            "-?[0-9]{1,3}|[0-9]\\.[0-9]|true|2021-0[1-9]-1[0-9]|2021-09-01 1[0-9]:00:00|x", 0..6)) {
+            let mut inference = Inference::default();
+            for v in &values {
+                inference.observe(v);
+            }
+            let expected = if values.is_empty() {
+                Kind::Text
+            } else {
+                ORDER
+                    .into_iter()
+                    .find(|k| values.iter().all(|v| fits(*k, v)))
+                    .unwrap_or(Kind::Text)
+            };
+            proptest::prop_assert_eq!(inference.kind(), expected);
+        }
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! identifiers into the identity graphs, and rejects with their reasons.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use plexus_config::{GroupOrigin, Project, SourceConfig};
@@ -20,6 +19,7 @@ use super::prepare::{
     SourcePlan,
 };
 use super::schema;
+use super::seen_keys::{MAX_KEYS, Probe, SeenKeys};
 use super::settings::IdentitySettings;
 use super::tables::{text, times};
 use plexus_ingest::{Layout, Slot};
@@ -190,30 +190,19 @@ pub const SPILL_TRAITS: &str = "spill_traits";
 pub struct SourceLoad {
     plan: Arc<SourcePlan>,
     counts: SourceCounts,
-    /// Keys seen so far, by 128-bit hash (not the key's text), with where each was first
-    /// seen.
-    seen_keys: hashbrown::HashTable<SeenKey>,
-    /// Hashes the key hashes for the table with a per-build seed, so that rows crafted to
-    /// collide in the table's buckets cannot make loading quadratic.
-    seen_hasher: foldhash::fast::RandomState,
+    /// Keys loaded so far, by hash (not the key's text), with where each was first seen.
+    seen_keys: SeenKeys,
     files: Vec<Arc<str>>,
 }
 
-/// A row key loaded: its 128-bit hash and where it was first seen.
-#[derive(Debug, Clone, Copy)]
-struct SeenKey {
-    hash: u128,
-    /// Index into [`SourceLoad::files`].
-    file: u32,
-    line: u64,
-}
-
-/// Rows a source's key table is sized for at most before its first row: 2^26 slots of 32
-/// bytes (2 GiB of address space, of which only the 64 MiB of control bytes are touched
-/// until rows arrive), so that a wrong hint cannot reserve more. Larger sources grow the
-/// table from there.
+/// Rows a source's key table is sized for at most before its first row (24 bytes a row,
+/// of which only the pages rows land on are ever touched), so that a wrong hint cannot
+/// reserve more. Larger sources grow the table from there.
 const MAX_RESERVED_KEYS: u64 = 1 << 25;
-const _: () = assert!(std::mem::size_of::<SeenKey>() == 32);
+/// Rows whose key slots and identifiers [`SeenKeys::load_ahead`] and
+/// [`IdentityGraph::load_ahead`] bring into the cache at a time: few enough that their
+/// lines stay there until the rows reach them.
+const KEYS_AHEAD: usize = 1024;
 
 impl SourceLoad {
     /// How the source's batches are prepared: [`SourcePlan::prepare`] runs on any thread.
@@ -389,8 +378,14 @@ impl Collected {
 
     /// Interns a normalised person identifier, or returns why the blocklist refuses it
     /// (checked once per distinct identifier).
-    fn person_node(&mut self, type_id: u16, kind: &str, value: &str) -> Result<NodeId, Arc<str>> {
-        let node = self.persons.intern(type_id, value);
+    fn person_node(
+        &mut self,
+        type_id: u16,
+        kind: &str,
+        value: &str,
+        hash: u64,
+    ) -> Result<NodeId, Arc<str>> {
+        let node = self.persons.intern_hashed(type_id, value, hash);
         let i = node as usize;
         if i >= self.verdicts.len() {
             self.verdicts.resize(i + 1, None);
@@ -530,10 +525,7 @@ impl Collected {
         SourceLoad {
             plan: Arc::new(plan),
             counts,
-            seen_keys: hashbrown::HashTable::with_capacity(
-                rows_hint.unwrap_or(0).min(MAX_RESERVED_KEYS) as usize,
-            ),
-            seen_hasher: foldhash::fast::RandomState::default(),
+            seen_keys: SeenKeys::with_hint(rows_hint.unwrap_or(0).min(MAX_RESERVED_KEYS) as usize),
             files: Vec::new(),
         }
     }
@@ -589,7 +581,6 @@ impl Collected {
             plan,
             counts,
             seen_keys,
-            seen_hasher,
             files,
         } = load;
         let plan = &**plan;
@@ -620,6 +611,25 @@ impl Collected {
         let mut pending_rejected = Vec::new();
         let mut group_nodes: Vec<Option<NodeId>> = Vec::with_capacity(plan.groups.len());
         for (row_index, row) in rows.iter().enumerate() {
+            if row_index % KEYS_AHEAD == 0 {
+                let ahead = &rows[row_index..rows.len().min(row_index + KEYS_AHEAD)];
+                seen_keys.load_ahead(ahead.iter().filter(|r| r.key.is_some()).map(|r| r.key_hash));
+                let instances = ahead
+                    .iter()
+                    .flat_map(|r| &instances[r.instances.start as usize..r.instances.end as usize]);
+                self.persons.load_ahead(instances.flat_map(|instance| {
+                    let types = &plan.person_types[instance.p as usize];
+                    identifiers
+                        [instance.identifiers.start as usize..instance.identifiers.end as usize]
+                        .iter()
+                        .filter_map(|id| match id {
+                            Identifier::Value { t, value, hash, .. } => {
+                                Some((types[*t as usize].0, text_of(value), *hash))
+                            }
+                            Identifier::Rejected(_) => None,
+                        })
+                }));
+            }
             let row_index = row_index as u32;
             if row.file != batch_file {
                 batch_file = row.file;
@@ -648,14 +658,9 @@ impl Collected {
                 continue;
             };
             // One probe finds a duplicate or the slot the key goes to if the row loads.
-            let slot = match seen_keys.entry(
-                seen_hasher.hash_one(row.key_hash),
-                |seen| seen.hash == row.key_hash,
-                |seen| seen_hasher.hash_one(seen.hash),
-            ) {
-                hashbrown::hash_table::Entry::Vacant(slot) => slot,
-                hashbrown::hash_table::Entry::Occupied(first) => {
-                    let first = first.get();
+            let slot = match seen_keys.probe(row.key_hash) {
+                Probe::Vacant(slot) => slot,
+                Probe::Seen(first) => {
                     let f = files.get(first.file as usize).map_or("", |f| &**f);
                     let l = first.line;
                     self.rejects.push(Reject {
@@ -687,9 +692,14 @@ impl Collected {
                 let first = nodes.len();
                 for id in ids {
                     match id {
-                        Identifier::Value { t, value, raw } => {
+                        Identifier::Value {
+                            t,
+                            value,
+                            raw,
+                            hash,
+                        } => {
                             let (type_id, type_name, _) = &types[*t as usize];
-                            match self.person_node(*type_id, type_name, text_of(value)) {
+                            match self.person_node(*type_id, type_name, text_of(value), *hash) {
                                 Ok(node) => nodes.push(node),
                                 Err(reason) => pending_rejected.push(Reject {
                                     source: name.clone(),
@@ -731,11 +741,20 @@ impl Collected {
                 continue;
             }
             self.rejected_identifiers.append(&mut pending_rejected);
-            slot.insert(SeenKey {
-                hash: row.key_hash,
-                file: file_index,
-                line,
-            });
+            if !seen_keys.insert(slot, file_index, line) {
+                self.rejects.push(Reject {
+                    source: name.clone(),
+                    file: file.to_string(),
+                    line,
+                    column: Some("key".into()),
+                    value: Some(key.to_string()),
+                    reason: format!(
+                        "the source holds more than {MAX_KEYS} rows; split it into several sources"
+                    ),
+                });
+                counts.rejected += 1;
+                continue;
+            }
             counts.loaded += 1;
             if let Some(e) = row.event {
                 kept_events[e as usize] = true;

@@ -7,6 +7,7 @@ mod order;
 mod prepare;
 mod rules;
 pub mod schema;
+mod seen_keys;
 mod settings;
 mod survivorship;
 mod tables;

@@ -13,7 +13,7 @@ use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, Float64Array, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondArray,
 };
-use plexus_identity::stable_id;
+use plexus_identity::{identifier_hash, stable_id};
 use plexus_ingest::MappedRows;
 
 use super::collect::Reject;
@@ -135,11 +135,13 @@ pub(super) struct Instance {
 #[derive(Debug)]
 pub(super) enum Identifier {
     /// Index into the participant's types, the normalised value and the raw one (ranges
-    /// of [`PreparedBatch::text`]).
+    /// of [`PreparedBatch::text`]), and the value's [`identifier_hash`], computed here so
+    /// that the graph's thread need not.
     Value {
         t: u16,
         value: Range<u32>,
         raw: Range<u32>,
+        hash: u64,
     },
     /// Normalisation refused it.
     Rejected(Box<Reject>),
@@ -310,7 +312,11 @@ impl SourcePlan {
                 })
             };
             let key_range = match self.key_col {
-                Some(k) => rows.str(k, r).map(|v| push_text(&mut out.keys, &v)),
+                Some(k) => {
+                    let start = out.keys.len() as u32;
+                    let pushed = rows.push_str_to(k, r, &mut out.keys);
+                    pushed.then_some(start..out.keys.len() as u32)
+                }
                 None => {
                     use std::fmt::Write as _;
                     let start = out.keys.len() as u32;
@@ -386,18 +392,20 @@ impl SourcePlan {
                     .unwrap_or(1);
                 for i in 0..count {
                     let first = out.identifiers.len() as u32;
-                    for (t, (_, type_name, c)) in types.iter().enumerate() {
+                    for (t, (type_id, type_name, c)) in types.iter().enumerate() {
                         let Some(raw) = rows.str_at(*c, r, i) else {
                             continue;
                         };
                         match self.settings.normalizer.normalize(type_name, &raw) {
                             Ok(Some(v)) => {
+                                let hash = identifier_hash(*type_id, &v);
                                 let value = push_text(&mut out.text, &v);
                                 let raw = push_text(&mut out.text, &raw);
                                 out.identifiers.push(Identifier::Value {
                                     t: t as u16,
                                     value,
                                     raw,
+                                    hash,
                                 });
                             }
                             Ok(None) => {}
