@@ -8,8 +8,9 @@ For each kind the script writes a file at two sizes (the full size and a quarter
 builds a one-source project, and prints the rows, the seconds of the `load sources` stage
 (reading, parsing, mapping and collecting identifiers: what the connector costs) and of the
 whole build, the throughput over `load sources`, and the peak RSS from `/usr/bin/time -v`
-for both sizes. Every file names the same 50,000 people, so the identity graph is the same
-at both sizes: flat memory means the two peaks are close.
+for both sizes. Each kind's files name the same people at both sizes (the quarter-size file
+already holds every one of them), so the identity graph is the same and only the number of
+rows grows: flat memory means the two peaks are close.
 
 Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR]
   --plexus  the binary (default: $CARGO_TARGET_DIR/release/plexus)
@@ -52,9 +53,15 @@ MAIL_TEMPLATE = (
     "\n"
 )
 
-# Distinct people in every file, whatever its size: the identity graph stays the same, so
-# peak memory at two sizes shows whether reading streams.
+# Distinct people in every CSV file, whatever its size: the identity graph stays the same,
+# so peak memory at two sizes shows whether reading streams. The quarter-size file (500,000
+# rows) names every one.
 PEOPLE = 50_000
+# The same for mail and Segment, whose rows are fewer or spread over more identifiers: the
+# quarter-size mbox (about 19,000 messages) and Segment file (250,000 calls, whose pattern
+# repeats every 21 * SEGMENT_USERS calls) name every one.
+MAIL_PEOPLE = 10_000
+SEGMENT_USERS = 10_000
 
 PARAGRAPH = (
     "Hello team, thanks for the quick answer yesterday. We looked at the export again and "
@@ -71,7 +78,7 @@ def write_mbox(path, target_bytes):
             body = PARAGRAPH * (3 + n % 8)
             text = MAIL_TEMPLATE.format(
                 i=n, thread=1790000000000000000 + n // 4, mm=n % 60,
-                c=n % PEOPLE, d=n % 3000, plain=body, html=body,
+                c=n % MAIL_PEOPLE, d=n % 3000, plain=body, html=body,
             )
             f.write(text)
             size += len(text.encode())
@@ -85,16 +92,16 @@ def write_segment(path, calls):
             kind = i % 10
             # A user's 21 calls span three anonymous ids of 7 calls each; the anonymous ids
             # cycle three times as slowly as the users, so each one stays with one user
-            # and the file resolves into PEOPLE persons (cycling both by PEOPLE chained
-            # every user into one person through the shared anonymous ids).
-            anon = f"anon-{(i // 7) % (3 * PEOPLE):012x}"
-            user = f"user-{(i // 21) % PEOPLE:09d}"
+            # and the file resolves into SEGMENT_USERS persons (cycling both by the same
+            # count chained every user into one person through the shared anonymous ids).
+            anon = f"anon-{(i // 7) % (3 * SEGMENT_USERS):012x}"
+            user = f"user-{(i // 21) % SEGMENT_USERS:09d}"
             ts = f"2024-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00.000Z"
             if kind == 0:
                 call = {"type": "identify", "messageId": f"m{i}", "anonymousId": anon,
                         "userId": user, "timestamp": ts,
                         "traits": {"email": f"{user}@corp{i % 900}.example.org",
-                                   "name": f"User {(i // 21) % PEOPLE}", "plan": "pro"}}
+                                   "name": f"User {(i // 21) % SEGMENT_USERS}", "plan": "pro"}}
             elif kind < 4:
                 call = {"type": "page", "messageId": f"m{i}", "anonymousId": anon,
                         "timestamp": ts, "name": "Pricing",

@@ -659,17 +659,24 @@ impl Collected {
             };
             // One probe finds a duplicate or the slot the key goes to if the row loads.
             let slot = match seen_keys.probe(row.key_hash) {
-                Probe::Vacant(slot) => slot,
-                Probe::Seen(first) => {
-                    let f = files.get(first.file as usize).map_or("", |f| &**f);
-                    let l = first.line;
+                Probe::Vacant(slot) if !seen_keys.is_full() => slot,
+                found => {
+                    let reason = match found {
+                        Probe::Seen(first) => {
+                            let f = files.get(first.file as usize).map_or("", |f| &**f);
+                            format!("duplicate key (first at {f}:{})", first.line)
+                        }
+                        Probe::Vacant(_) => format!(
+                            "the source holds more than {MAX_KEYS} rows; split it into several sources"
+                        ),
+                    };
                     self.rejects.push(Reject {
                         source: name.clone(),
                         file: file.to_string(),
                         line,
                         column: Some("key".into()),
                         value: Some(key.to_string()),
-                        reason: format!("duplicate key (first at {f}:{l})"),
+                        reason,
                     });
                     counts.rejected += 1;
                     continue;
@@ -741,20 +748,7 @@ impl Collected {
                 continue;
             }
             self.rejected_identifiers.append(&mut pending_rejected);
-            if !seen_keys.insert(slot, file_index, line) {
-                self.rejects.push(Reject {
-                    source: name.clone(),
-                    file: file.to_string(),
-                    line,
-                    column: Some("key".into()),
-                    value: Some(key.to_string()),
-                    reason: format!(
-                        "the source holds more than {MAX_KEYS} rows; split it into several sources"
-                    ),
-                });
-                counts.rejected += 1;
-                continue;
-            }
+            seen_keys.insert(slot, file_index, line);
             counts.loaded += 1;
             if let Some(e) = row.event {
                 kept_events[e as usize] = true;

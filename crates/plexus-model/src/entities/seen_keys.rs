@@ -116,12 +116,15 @@ impl SeenKeys {
         std::hint::black_box(any);
     }
 
+    /// Whether the table holds [`MAX_KEYS`] keys: no other can be inserted.
+    pub fn is_full(&self) -> bool {
+        self.len >= MAX_KEYS
+    }
+
     /// Records a key at the slot [`SeenKeys::probe`] found, first seen in `file` at
-    /// `line`. Returns false (and records nothing) once the table holds [`MAX_KEYS`].
-    pub fn insert(&mut self, at: Vacant, file: u32, line: u64) -> bool {
-        if self.len >= MAX_KEYS {
-            return false;
-        }
+    /// `line`. The table must not be full ([`SeenKeys::is_full`]).
+    pub fn insert(&mut self, at: Vacant, file: u32, line: u64) {
+        debug_assert!(!self.is_full(), "{MAX_KEYS} keys at most");
         let ordinal = self.len;
         self.slots[at.slot] = at.tag << ORDINAL_BITS | u128::from(ordinal + 1);
         self.len += 1;
@@ -132,7 +135,6 @@ impl SeenKeys {
         if self.len as usize * GROW_AT_LOAD.1 > self.slots.len() * GROW_AT_LOAD.0 {
             self.grow();
         }
-        true
     }
 
     /// The first slot a tag is looked for in (multiply-shift onto the table's size, so
@@ -183,7 +185,7 @@ mod tests {
             .map(|(i, k)| match table.probe(hash(k)) {
                 Probe::Seen(first) => Some(first),
                 Probe::Vacant(at) => {
-                    assert!(table.insert(at, (k.len() % 3) as u32, i as u64 + 2));
+                    table.insert(at, (k.len() % 3) as u32, i as u64 + 2);
                     None
                 }
             })
