@@ -162,6 +162,15 @@ pub async fn build_rollups(
             let plan = materialize_plan(cube, bound, r)?;
             let fingerprint = fingerprint(&plan);
             let df = ctx.execute_logical_plan(plan).await?;
+            // Rows in the order of every column, so that two builds of the same data write
+            // the same file: the aggregation's own order depends on its threads.
+            let order = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| Expr::Column(Column::new_unqualified(f.name())).sort(true, true))
+                .collect();
+            let df = df.sort(order)?;
             let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
             let batches = df.collect().await?;
             out.push(BuiltRollup {

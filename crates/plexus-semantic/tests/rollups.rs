@@ -393,3 +393,44 @@ fn bad_rollup_definitions_name_the_line() {
         .expect_err("bad rollups");
     insta::assert_snapshot!(err.lines());
 }
+
+#[test]
+fn rollups_come_out_sorted_and_the_same_every_build() {
+    use datafusion::arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices};
+    let rt = runtime();
+    let ctx = context();
+    let build = || {
+        rt.block_on(async {
+            let bound = Bound::new(catalog(DEFS), &ctx).await.expect("bind");
+            build_rollups(&bound.catalog, &bound.cubes, &ctx)
+                .await
+                .expect("build rollups")
+        })
+    };
+    let (first, second) = (build(), build());
+    assert_eq!(first.len(), 2);
+    for (a, b) in first.iter().zip(&second) {
+        let a = concat_batches(&a.schema, &a.batches).expect("one batch");
+        let b = concat_batches(&b.schema, &b.batches).expect("one batch");
+        assert!(a.num_rows() > 10, "a rollup of many rows");
+        assert_eq!(a, b, "two builds write the same rows in the same order");
+        let keys: Vec<SortColumn> = a
+            .columns()
+            .iter()
+            .map(|c| SortColumn {
+                values: c.clone(),
+                options: Some(SortOptions {
+                    descending: false,
+                    nulls_first: true,
+                }),
+            })
+            .collect();
+        let order = lexsort_to_indices(&keys, None).expect("sort");
+        let identity: Vec<u32> = (0..a.num_rows() as u32).collect();
+        assert_eq!(
+            order.values().to_vec(),
+            identity,
+            "rows sorted by every column"
+        );
+    }
+}
