@@ -195,8 +195,8 @@ pub struct SourceLoad {
     files: Vec<Arc<str>>,
 }
 
-/// Rows a source's key table is sized for at most before its first row (24 bytes a row,
-/// of which only the pages rows land on are ever touched), so that a wrong hint cannot
+/// Rows a source's key table is sized for at most before its first row (32 bytes a row:
+/// 24 of slots, 8 of lines; only the pages rows land on are ever touched), so that a wrong hint cannot
 /// reserve more. Larger sources grow the table from there.
 const MAX_RESERVED_KEYS: u64 = 1 << 25;
 /// Rows whose key slots and identifiers [`SeenKeys::load_ahead`] and
