@@ -125,19 +125,145 @@ impl<R: BufRead> Iterator for MboxReader<R> {
             Frame::Message { line, raw } => {
                 message::to_record(&self.parser, &self.options, line, raw)
             }
-            Frame::TooLarge { line, bytes } => Err(Reject::new(
-                line,
-                format!(
-                    "message is larger than {} bytes ({bytes} bytes skipped); raise MboxOptions::max_message_bytes to load it",
-                    self.options.max_message_bytes
-                ),
-            )),
-            Frame::Io { line, error } => Err(Reject::new(
-                line,
-                format!("reading the mbox failed: {error}"),
-            )),
+            Frame::TooLarge { line, bytes } => Err(too_large(line, bytes, &self.options)),
+            Frame::Io { line, error } => Err(read_failed(line, &error)),
         })
     }
+}
+
+/// Messages framed into one run for a parsing thread.
+const RUN_MESSAGES: usize = 256;
+/// Bytes after which a run is handed over even with fewer messages.
+const RUN_BYTES: usize = 4 << 20;
+
+/// A run of framed messages: their bytes, one after the other, and where each is.
+struct Run {
+    bytes: Vec<u8>,
+    items: Vec<RunItem>,
+}
+
+enum RunItem {
+    /// A message: its line and its bytes' range in [`Run::bytes`].
+    Message { line: u64, start: usize, end: usize },
+    /// A message the framer already rejected (too large, a read error).
+    Rejected(Reject),
+}
+
+/// Reads an mbox as [`MboxReader`] does, handing `visit` every message or reject in the
+/// file's order, but parses the messages (MIME, encoded words, bodies: nearly all the
+/// work) on `threads` threads while this one frames them. Memory holds a few runs of
+/// messages per thread. The first error `visit` returns stops the reading and is
+/// returned.
+pub fn read_parallel<R: BufRead + Send, E>(
+    reader: R,
+    options: &MboxOptions,
+    threads: usize,
+    visit: &mut dyn FnMut(Result<MailMessage, Reject>) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::sync::mpsc::sync_channel;
+    let threads = threads.max(1);
+    std::thread::scope(|scope| {
+        let mut to_workers = Vec::with_capacity(threads);
+        let mut from_workers = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (send_run, take_run) = sync_channel::<Run>(2);
+            let (send_parsed, take_parsed) = sync_channel::<Vec<Result<MailMessage, Reject>>>(2);
+            scope.spawn(move || {
+                let parser = message::parser();
+                for Run { bytes, items } in take_run {
+                    let parsed = items
+                        .into_iter()
+                        .map(|item| match item {
+                            RunItem::Message { line, start, end } => {
+                                message::to_record(&parser, options, line, &bytes[start..end])
+                            }
+                            RunItem::Rejected(reject) => Err(reject),
+                        })
+                        .collect();
+                    if send_parsed.send(parsed).is_err() {
+                        break;
+                    }
+                }
+            });
+            to_workers.push(send_run);
+            from_workers.push(take_parsed);
+        }
+        // Runs go to the workers in turn; the loop below takes them back in the same
+        // turn, so messages come out in the file's order.
+        scope.spawn(move || {
+            let mut framer = Framer::new(reader, options.max_message_bytes);
+            let new_run = || Run {
+                bytes: Vec::with_capacity(RUN_BYTES),
+                items: Vec::with_capacity(RUN_MESSAGES),
+            };
+            let mut run = new_run();
+            let mut sent = 0usize;
+            loop {
+                let frame = framer.next_frame();
+                let end = frame.is_none();
+                match frame {
+                    Some(Frame::Message { line, raw }) => {
+                        let start = run.bytes.len();
+                        run.bytes.extend_from_slice(raw);
+                        let end = run.bytes.len();
+                        run.items.push(RunItem::Message { line, start, end });
+                    }
+                    Some(Frame::TooLarge { line, bytes }) => {
+                        run.items
+                            .push(RunItem::Rejected(too_large(line, bytes, options)));
+                    }
+                    Some(Frame::Io { line, error }) => {
+                        run.items.push(RunItem::Rejected(read_failed(line, &error)));
+                    }
+                    None => {}
+                }
+                let full = run.items.len() >= RUN_MESSAGES || run.bytes.len() >= RUN_BYTES;
+                if (full || end) && !run.items.is_empty() {
+                    let next = std::mem::replace(&mut run, new_run());
+                    if to_workers[sent % threads].send(next).is_err() {
+                        break;
+                    }
+                    sent += 1;
+                }
+                if end {
+                    break;
+                }
+            }
+        });
+        let mut result = Ok(());
+        // A worker's channel closes once it has sent its last run: the turn that finds
+        // it closed is past the last run.
+        'runs: for k in 0.. {
+            let Ok(parsed) = from_workers[k % threads].recv() else {
+                break;
+            };
+            for item in parsed {
+                if let Err(e) = visit(item) {
+                    result = Err(e);
+                    break 'runs;
+                }
+            }
+        }
+        // Stops the workers and the framer early when `visit` failed.
+        drop(from_workers);
+        result
+    })
+}
+
+/// The reject of a message over [`MboxOptions::max_message_bytes`].
+fn too_large(line: u64, bytes: u64, options: &MboxOptions) -> Reject {
+    Reject::new(
+        line,
+        format!(
+            "message is larger than {} bytes ({bytes} bytes skipped); raise MboxOptions::max_message_bytes to load it",
+            options.max_message_bytes
+        ),
+    )
+}
+
+/// The reject that ends a file whose reading failed.
+fn read_failed(line: u64, error: &std::io::Error) -> Reject {
+    Reject::new(line, format!("reading the mbox failed: {error}"))
 }
 
 #[cfg(test)]
@@ -186,5 +312,46 @@ mod tests {
         let first = r.next().expect("one item");
         assert!(first.unwrap_err().reason.contains("disk gone"));
         assert!(r.next().is_none());
+    }
+
+    #[test]
+    fn parallel_reading_gives_what_the_reader_gives_in_order() {
+        let mut mbox = String::new();
+        for i in 0..2_000 {
+            mbox.push_str(&format!("From x{i} Mon Jan  1 00:00:00 2024\n"));
+            if i % 97 != 5 {
+                mbox.push_str(&format!("From: p{i}@example.com\n"));
+            }
+            mbox.push_str(&format!(
+                "Subject: message {i}\n\n{}\n\n",
+                "body ".repeat(i % 50)
+            ));
+        }
+        let options = MboxOptions {
+            max_message_bytes: 180,
+            ..MboxOptions::default()
+        };
+        let serial: Vec<_> = MboxReader::new(mbox.as_bytes(), options.clone()).collect();
+        assert!(
+            serial.iter().any(|m| m.is_err()),
+            "some messages are rejects"
+        );
+        for threads in [1, 2, 3] {
+            let mut out = Vec::new();
+            let done: Result<(), ()> =
+                read_parallel(mbox.as_bytes(), &options, threads, &mut |m| {
+                    out.push(m);
+                    Ok(())
+                });
+            assert_eq!(done, Ok(()));
+            assert_eq!(out, serial, "{threads} threads");
+        }
+        // The first error of `visit` stops the reading.
+        let mut seen = 0;
+        let done = read_parallel(mbox.as_bytes(), &options, 2, &mut |_| {
+            seen += 1;
+            if seen == 300 { Err("stop") } else { Ok(()) }
+        });
+        assert_eq!((done, seen), (Err("stop"), 300));
     }
 }

@@ -168,10 +168,8 @@ impl<'a> LineCounter<'a> {
     fn line_at(&mut self, offset: usize) -> u64 {
         let end = offset.min(self.text.len());
         if end > self.offset {
-            let newlines = self.text.as_bytes()[self.offset..end]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
+            let newlines =
+                memchr::memchr_iter(b'\n', &self.text.as_bytes()[self.offset..end]).count();
             self.line += newlines as u64;
             self.offset = end;
         }
@@ -210,35 +208,100 @@ fn load_one(raw: &str, line: u64, records: &mut Vec<StripeRecord>, rejects: &mut
     }
 }
 
-/// Reads NDJSON: one object per non-blank line.
-fn read_lines(text: &str, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
-    for (idx, line) in text.lines().enumerate() {
-        let line_no = idx as u64 + 1;
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<&RawValue>(trimmed) {
-            Ok(raw) => load_one(raw.get(), line_no, records, rejects),
-            Err(e) => rejects.push(json_reject(line_no, "invalid JSON", &e)),
-        }
+/// Loads one NDJSON line: a line that is not JSON at all is rejected as such, one that is
+/// JSON but not a Stripe object for its shape.
+fn load_line(text: &str, line: u64, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
+    match serde_json::from_str::<&RawValue>(text) {
+        Ok(raw) => load_one(raw.get(), line, records, rejects),
+        Err(e) => rejects.push(json_reject(line, "invalid JSON", &e)),
     }
+}
+
+/// Objects (or NDJSON lines) per thread below which a file is read on one thread.
+const PARALLEL_MIN_ITEMS: usize = 4096;
+
+/// Threads to load `items` objects on: every core for a big export (parsing and
+/// converting the objects is nearly all the work of reading one, and a million-customer
+/// export is a gigabyte of JSON), one for a small one.
+fn threads_for(items: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items / PARALLEL_MIN_ITEMS)
+        .max(1)
+}
+
+/// Loads `items` (text and 1-based line) with `load` on `threads` threads, each taking
+/// a contiguous share and giving one part of the records. Parts and rejects come out in
+/// the items' order whatever the number of threads.
+fn load_all(
+    items: &[(&str, u64)],
+    load: fn(&str, u64, &mut Vec<StripeRecord>, &mut Vec<Reject>),
+    threads: usize,
+) -> (Vec<Vec<StripeRecord>>, Vec<Reject>) {
+    let load_chunk = |chunk: &[(&str, u64)]| {
+        let (mut records, mut rejects) = (Vec::with_capacity(chunk.len()), Vec::new());
+        for &(text, line) in chunk {
+            load(text, line, &mut records, &mut rejects);
+        }
+        (records, rejects)
+    };
+    if threads <= 1 || items.len() < 2 {
+        let (records, rejects) = load_chunk(items);
+        return (vec![records], rejects);
+    }
+    let chunk = items.len().div_ceil(threads);
+    let parts: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || load_chunk(c)))
+            .collect();
+        // A panic in a thread is a bug in the converter, not bad input: raise it here.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut rejects = Vec::new();
+    let parts = parts
+        .into_iter()
+        .map(|(records, j)| {
+            rejects.extend(j);
+            records
+        })
+        .collect();
+    (parts, rejects)
+}
+
+/// Reads NDJSON: one object per non-blank line.
+fn read_lines(text: &str, parts: &mut Vec<Vec<StripeRecord>>, rejects: &mut Vec<Reject>) {
+    let items: Vec<(&str, u64)> = text
+        .lines()
+        .enumerate()
+        .map(|(idx, line)| (line.trim(), idx as u64 + 1))
+        .filter(|(line, _)| !line.is_empty())
+        .collect();
+    let (r, j) = load_all(&items, load_line, threads_for(items.len()));
+    parts.extend(r);
+    rejects.extend(j);
 }
 
 /// Reads the items of an array (a list's `data` or a top-level array).
 fn read_items(
     counter: &mut LineCounter<'_>,
     items: &RawValue,
-    records: &mut Vec<StripeRecord>,
+    parts: &mut Vec<Vec<StripeRecord>>,
     rejects: &mut Vec<Reject>,
 ) {
     let start = counter.line_of(items);
     match serde_json::from_str::<Vec<&RawValue>>(items.get()) {
         Ok(list) => {
-            for raw in list {
-                let line = counter.line_of(raw);
-                load_one(raw.get(), line, records, rejects);
-            }
+            let items: Vec<(&str, u64)> = list
+                .into_iter()
+                .map(|raw| (raw.get(), counter.line_of(raw)))
+                .collect();
+            let (r, j) = load_all(&items, load_one, threads_for(items.len()));
+            parts.extend(r);
+            rejects.extend(j);
         }
         Err(e) => rejects.push(json_reject(
             start,
@@ -255,15 +318,23 @@ fn read_items(
 /// read as NDJSON, so one broken line only rejects that line; a broken
 /// single document (or array) is one reject at the error's line.
 pub fn read_stripe(bytes: &[u8]) -> (Vec<StripeRecord>, Vec<Reject>) {
+    let (parts, rejects) = read_stripe_parts(bytes);
+    (parts.into_iter().flatten().collect(), rejects)
+}
+
+/// [`read_stripe`], with the records in parts, in order: a big export is read on every
+/// core, each thread giving one part, and joining the parts would hold the records twice
+/// for a moment.
+pub fn read_stripe_parts(bytes: &[u8]) -> (Vec<Vec<StripeRecord>>, Vec<Reject>) {
     let text = String::from_utf8_lossy(bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut records = Vec::new();
+    let mut parts = Vec::new();
     let mut rejects = Vec::new();
     let mut counter = LineCounter::new(text);
     match text.trim_start().as_bytes().first() {
         None => {}
         Some(b'[') => match serde_json::from_str::<&RawValue>(text) {
-            Ok(raw) => read_items(&mut counter, raw, &mut records, &mut rejects),
+            Ok(raw) => read_items(&mut counter, raw, &mut parts, &mut rejects),
             Err(e) => rejects.push(json_reject(1, "invalid JSON", &e)),
         },
         Some(b'{') => match serde_json::from_str::<&RawValue>(text) {
@@ -271,10 +342,12 @@ pub fn read_stripe(bytes: &[u8]) -> (Vec<StripeRecord>, Vec<Reject>) {
                 Ok(wire::Envelope {
                     object: Some(kind),
                     data: Some(data),
-                }) if kind == "list" => read_items(&mut counter, data, &mut records, &mut rejects),
+                }) if kind == "list" => read_items(&mut counter, data, &mut parts, &mut rejects),
                 _ => {
                     let line = counter.line_of(doc);
+                    let mut records = Vec::new();
                     load_one(doc.get(), line, &mut records, &mut rejects);
+                    parts.push(records);
                 }
             },
             // Not one document: NDJSON if its first line is a whole object,
@@ -282,7 +355,7 @@ pub fn read_stripe(bytes: &[u8]) -> (Vec<StripeRecord>, Vec<Reject>) {
             Err(e) => {
                 let first = text.lines().map(str::trim).find(|l| !l.is_empty());
                 if first.is_some_and(|l| serde_json::from_str::<&RawValue>(l).is_ok()) {
-                    read_lines(text, &mut records, &mut rejects);
+                    read_lines(text, &mut parts, &mut rejects);
                 } else {
                     rejects.push(json_reject(1, "invalid JSON", &e));
                 }
@@ -293,7 +366,7 @@ pub fn read_stripe(bytes: &[u8]) -> (Vec<StripeRecord>, Vec<Reject>) {
             "not a Stripe JSON export: expected a list object, a JSON array or NDJSON objects",
         )),
     }
-    (records, rejects)
+    (parts, rejects)
 }
 
 #[cfg(test)]
@@ -357,5 +430,39 @@ mod tests {
             "{}",
             rejects[0].reason
         );
+    }
+
+    #[test]
+    fn threads_load_the_same_records_and_rejects_in_order() {
+        let mut text = String::new();
+        for i in 0..10_000 {
+            match i % 1000 {
+                7 => text.push_str("{broken\n"),
+                8 => text.push_str("{\"id\":\"x\",\"object\":\"coupon\",\"created\":1}\n"),
+                _ => text.push_str(&format!(
+                    "{{\"id\":\"cus_{i}\",\"object\":\"customer\",\"created\":{i}}}\n"
+                )),
+            }
+        }
+        let items: Vec<(&str, u64)> = text.lines().zip(1..).collect();
+        let flat = |(parts, rejects): (Vec<Vec<StripeRecord>>, Vec<Reject>)| {
+            (parts.into_iter().flatten().collect::<Vec<_>>(), rejects)
+        };
+        let (records, rejects) = flat(load_all(&items, load_line, 1));
+        for threads in [2, 3, 8] {
+            let (parts, _) = load_all(&items, load_line, threads);
+            assert_eq!(parts.len(), threads, "one part per thread");
+            assert_eq!(
+                flat(load_all(&items, load_line, threads)),
+                (records.clone(), rejects.clone()),
+                "{threads} threads"
+            );
+        }
+        assert_eq!(records.len(), 9_980);
+        assert!(records.windows(2).all(|w| w[0].line < w[1].line));
+        let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines.len(), 20);
+        assert_eq!(&lines[..4], &[8, 9, 1008, 1009]);
+        assert_eq!(read_stripe(text.as_bytes()), (records, rejects));
     }
 }

@@ -105,7 +105,8 @@ pub struct ConnectorFile {
 enum Parsed {
     Streamed,
     Meetings(Vec<ics::Meeting>),
-    Stripe(Vec<stripe::StripeRecord>),
+    /// The records in parts, in order (see [`stripe::read_stripe_parts`]).
+    Stripe(Vec<Vec<stripe::StripeRecord>>),
 }
 
 /// Opens one file of a connector source; `ics` and `stripe` files are parsed now.
@@ -133,8 +134,8 @@ pub fn open_connector(
             (Parsed::Meetings(meetings), rejects)
         }
         SourceKind::Stripe => {
-            let (records, rejects) = stripe::read_stripe(&read()?);
-            (Parsed::Stripe(records), rejects)
+            let (parts, rejects) = stripe::read_stripe_parts(&read()?);
+            (Parsed::Stripe(parts), rejects)
         }
         _ => (Parsed::Streamed, Vec::new()),
     };
@@ -151,8 +152,8 @@ pub fn open_connector(
 pub fn link_stripe_refunds<'a>(files: impl IntoIterator<Item = &'a mut ConnectorFile>) {
     let mut all: Vec<&mut stripe::StripeRecord> = Vec::new();
     for f in files {
-        if let Parsed::Stripe(records) = &mut f.parsed {
-            all.extend(records.iter_mut());
+        if let Parsed::Stripe(parts) = &mut f.parsed {
+            all.extend(parts.iter_mut().flatten());
         }
     }
     stripe::link_refunds(&mut all);
@@ -418,8 +419,8 @@ impl ConnectorFile {
                     emit(&mut batch, false)?;
                 }
             }
-            (Parsed::Stripe(records), _) => {
-                for r in records {
+            (Parsed::Stripe(parts), _) => {
+                for r in parts.iter().flatten() {
                     batch.push(r.line, stripe_values(r));
                     emit(&mut batch, false)?;
                 }
@@ -430,17 +431,25 @@ impl ConnectorFile {
                     keep_body: self.options.keep_body,
                     ..mbox::MboxOptions::default()
                 };
-                for item in mbox::MboxReader::new(BufReader::with_capacity(1 << 20, file), options)
-                {
-                    match item {
-                        Ok(m) => {
-                            let line = m.line;
-                            batch.push(line, mail_values(m, &self.options.own_domains));
-                            emit(&mut batch, false)?;
+                // Messages parse on every core (framing stays on one): parsing is most
+                // of an mbox's cost.
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+                mbox::read_parallel(
+                    BufReader::with_capacity(1 << 20, file),
+                    &options,
+                    threads,
+                    &mut |item| {
+                        match item {
+                            Ok(m) => {
+                                let line = m.line;
+                                batch.push(line, mail_values(m, &self.options.own_domains));
+                                emit(&mut batch, false)?;
+                            }
+                            Err(r) => rejects.push(reject(r)),
                         }
-                        Err(r) => rejects.push(reject(r)),
-                    }
-                }
+                        Ok(())
+                    },
+                )?;
             }
             // Segment files are cut and parsed by run instead (`cut`, `parse_chunk`).
             (Parsed::Streamed, _) => {}
