@@ -5,6 +5,8 @@
 //! each message's bytes to `mail-parser` (MIME, RFC 2047 encoded words,
 //! charsets, quoted-printable, base64) and yields a [`MailMessage`] or a
 //! [`Reject`]. Memory stays bounded by the largest message, not the file.
+//! [`read_parallel`] reads the same way but parses the messages on several
+//! threads while one frames them, and hands them over in the file's order.
 //!
 //! Privacy by default: only a short snippet of the body is kept unless
 //! [`MboxOptions::keep_body`] is set, and attachments are counted, never
