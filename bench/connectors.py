@@ -2,7 +2,8 @@
 """Connector throughput: `plexus build` of a project with one source of each kind.
 
 Issue figures: mbox >= 200 MB/s, Segment NDJSON >= 1M events/s, CSV >= 2M rows/s per build
-on 2 cores, with memory flat in the input size.
+on 2 cores, with memory flat in the input size. Stripe (no figure in the issue) is measured
+the same way: a list object of invoices, charges and refunds.
 
 For each kind the script writes a file at two sizes (the full size and a quarter of it),
 builds a one-source project, and prints the rows, the seconds of the `load sources` stage
@@ -14,7 +15,8 @@ rows grows: flat memory means the two peaks are close.
 
 Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR]
   --plexus  the binary (default: $CARGO_TARGET_DIR/release/plexus)
-  --scale   multiply every size (default 1.0: 300 MB of mail, 1M Segment calls, 2M CSV rows)
+  --scale   multiply every size (default 1.0: 300 MB of mail, 1M Segment calls, 2M CSV rows,
+            300,000 Stripe objects)
 """
 
 import argparse
@@ -62,6 +64,7 @@ PEOPLE = 50_000
 # repeats every 21 * SEGMENT_USERS calls) name every one.
 MAIL_PEOPLE = 10_000
 SEGMENT_USERS = 10_000
+STRIPE_CUSTOMERS = 10_000
 
 PARAGRAPH = (
     "Hello team, thanks for the quick answer yesterday. We looked at the export again and "
@@ -121,6 +124,44 @@ def write_segment(path, calls):
             f.write("\n")
 
 
+def write_stripe(path, objects):
+    """One Stripe list object, one object per line as the demo writes it: per payment an
+    invoice and its charge, and every 50th charge refunded (the refund after its charge)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"object":"list","url":"/v1/charges","has_more":false,"data":[\n')
+        for i in range(objects):
+            pay = i // 2
+            cus = f"cus_{pay % STRIPE_CUSTOMERS:014d}"
+            email = f"billing{pay % STRIPE_CUSTOMERS}@client{pay % STRIPE_CUSTOMERS % 3000}.example.org"
+            created = 1700000000 + pay * 60
+            if i % 2 == 0:
+                obj = {"id": f"in_{pay:020d}", "object": "invoice", "amount_due": 4900,
+                       "amount_paid": 4900, "attempt_count": 1, "created": created,
+                       "currency": "usd", "customer": cus, "customer_email": email,
+                       "customer_name": f"Client {pay % STRIPE_CUSTOMERS}", "status": "paid",
+                       "status_transitions": {"paid_at": created + 30, "finalized_at": created},
+                       "subscription": f"sub_{pay % STRIPE_CUSTOMERS:014d}",
+                       "lines": {"object": "list", "data": [{"id": f"il_{pay}", "amount": 4900,
+                                 "description": "1 x Pro (at $49.00 / month)"}]},
+                       "metadata": {}}
+            elif pay % 50 == 49 and i % 4 == 3:
+                obj = {"id": f"re_{pay:020d}", "object": "refund", "amount": 4900,
+                       "charge": f"ch_{pay - 1:020d}", "created": created + 86400,
+                       "currency": "usd", "reason": "requested_by_customer",
+                       "status": "succeeded"}
+            else:
+                obj = {"id": f"ch_{pay:020d}", "object": "charge", "amount": 4900,
+                       "amount_captured": 4900, "amount_refunded": 0, "captured": True,
+                       "billing_details": {"email": None, "name": f"Client {pay % STRIPE_CUSTOMERS}",
+                                           "phone": None, "address": {"country": "US"}},
+                       "created": created + 30, "currency": "usd", "customer": cus,
+                       "invoice": f"in_{pay:020d}", "paid": True, "status": "succeeded",
+                       "receipt_email": email, "metadata": {}}
+            f.write(json.dumps(obj, separators=(",", ":")))
+            f.write(",\n" if i + 1 < objects else "\n")
+        f.write("]}\n")
+
+
 def write_csv(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         f.write("id,email,name,amount,created_at\n")
@@ -141,6 +182,11 @@ PROJECTS = {
   - name: calls
     type: segment
     path: data/calls.ndjson
+"""),
+    "stripe": ("billing.json", """
+  - name: billing
+    type: stripe
+    path: data/billing.json
 """),
     "csv": ("orders.csv", """
   - name: orders
@@ -164,7 +210,8 @@ def main():
     ap.add_argument("--keep")
     a = ap.parse_args()
     base = a.keep or tempfile.mkdtemp(prefix="plexus-connectors-bench-")
-    sizes = {"mbox": 300e6 * a.scale, "segment": int(1e6 * a.scale), "csv": int(2e6 * a.scale)}
+    sizes = {"mbox": 300e6 * a.scale, "segment": int(1e6 * a.scale), "csv": int(2e6 * a.scale),
+             "stripe": int(3e5 * a.scale)}
     warn_if_busy()
     print(f"# connectors, {os.cpu_count()} cores, {a.plexus}")
     print(f"{'kind':<8} {'size':>6} {'input':>10} {'rows':>10} {'load s':>8} {'build s':>8} "
@@ -179,6 +226,8 @@ def main():
                     write_mbox(path, sizes["mbox"] * part)
                 elif kind == "segment":
                     write_segment(path, int(sizes["segment"] * part))
+                elif kind == "stripe":
+                    write_stripe(path, int(sizes["stripe"] * part))
                 else:
                     write_csv(path, int(sizes["csv"] * part))
             with open(os.path.join(root, "plexus.yml"), "w") as f:
@@ -186,7 +235,7 @@ def main():
                         f"own_domains: [acme.example.org]\nsources:{source}")
             rows, load, total, rss = build(a.plexus, root)
             mb = os.path.getsize(path) / 1e6
-            if kind == "mbox":
+            if kind in ("mbox", "stripe"):
                 speed = f"{mb / load:,.0f} MB/s"
             else:
                 speed = f"{rows / load / 1e6:,.2f} M rows/s"

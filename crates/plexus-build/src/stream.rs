@@ -1,5 +1,5 @@
 //! One source's batches through three stages at once: a thread reads them, worker threads
-//! finish them (parsing CSV records and Segment calls), map and prepare them (normalising
+//! finish them (parsing CSV records, Segment calls and Stripe objects), map and prepare them (normalising
 //! identifiers, building event columns), and the calling thread adds them to the
 //! collection in the order they were read (interning identifiers and finding duplicate keys
 //! need one owner).
@@ -56,7 +56,7 @@ impl Stream<'_> {
                 .expect("the channel holds IN_FLIGHT tokens");
         }
         let (reader, mapper, plan) = (self.reader, self.mapper, self.plan);
-        std::thread::scope(|scope| {
+        let (read, consumed) = std::thread::scope(|scope| {
             let read = std::thread::Builder::new()
                 .name("read".into())
                 .spawn_scoped(scope, move || {
@@ -143,6 +143,24 @@ impl Stream<'_> {
                 None => read,
             };
             (read, consumed.map(|()| rows))
-        })
+        });
+        let mut rows = match (&read, &consumed) {
+            (Ok(()), Ok(rows)) => *rows,
+            _ => return (read, consumed),
+        };
+        // What could only be made once every batch was finished (a Stripe source's
+        // refunds), added last on this thread.
+        for batch in reader.last_batches(plexus_ingest::BATCH_ROWS) {
+            let mapped = match mapper.map(&batch) {
+                Ok(mapped) => mapped,
+                Err(e) => return (Err(e), Ok(rows)),
+            };
+            let prepared = plan.prepare(&mapped);
+            rows += batch.num_rows() as u64;
+            if let Err(e) = add(&batch, prepared) {
+                return (Ok(()), Err(e));
+            }
+        }
+        (Ok(()), Ok(rows))
     }
 }

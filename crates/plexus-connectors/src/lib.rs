@@ -6,7 +6,7 @@
 //! - [`mbox`]: Gmail Takeout / RFC 5322 mailboxes, streamed message by message.
 //! - [`ics`]: RFC 5545 iCalendar files (Google Calendar exports), one record
 //!   per meeting occurrence, recurrences expanded.
-//! - [`stripe`]: Stripe API objects (list object, JSON array or NDJSON).
+//! - [`stripe`]: Stripe API objects (list objects, JSON arrays or NDJSON), streamed.
 //! - [`segment`]: Segment spec calls as NDJSON, streamed line by line.
 //!
 //! Conventions shared by every module:

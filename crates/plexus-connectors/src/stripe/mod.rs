@@ -1,8 +1,12 @@
 //! Stripe API JSON reader.
 //!
-//! A file is one of: a Stripe list object (`{"object":"list","data":[...]}`,
-//! as returned by the list endpoints), a JSON array of objects, a single
-//! object, or NDJSON (one object per line). Supported objects are
+//! A file holds Stripe list objects (`{"object":"list","data":[...]}`, as
+//! returned by the list endpoints), JSON arrays of objects, single objects, or
+//! NDJSON (one object per line). It streams: [`cut_stripe`] cuts it into
+//! chunks of whole objects without parsing them, [`parse_chunk`] parses a chunk
+//! on any thread, and [`RefundLinks`] gives refunds their charge's customer
+//! across a whole source; [`read_stripe`] does all three for one file held in
+//! memory. Supported objects are
 //! `customer`, `invoice`, `charge`, `subscription`, `refund` and `event`
 //! (from `/v1/events` or a webhook endpoint), shaped as in Stripe's API
 //! reference; other types are rejected.
@@ -45,13 +49,14 @@
 //! only the first page of a paginated export; its records load as usual.
 
 mod convert;
+mod cut;
 mod money;
 mod wire;
 
-use serde_json::value::RawValue;
-
 use crate::Reject;
 use crate::text::short_error;
+
+pub use cut::{StripeChunk, cut_stripe};
 
 /// One timeline fact derived from a Stripe object.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,61 +130,90 @@ impl StripeRecord {
 /// A charge's customer: id, email, name.
 type Owner = (Option<String>, Option<String>, Option<String>);
 
+/// A charge's id and customer, when `r` is a charge that names one.
+fn charge_owner(r: &StripeRecord) -> Option<(&str, Owner)> {
+    if r.object != "charge" || (r.customer_id.is_none() && r.email.is_none() && r.name.is_none()) {
+        return None;
+    }
+    let owner = (r.customer_id.clone(), r.email.clone(), r.name.clone());
+    Some((r.charge_id.as_deref()?, owner))
+}
+
+/// Gives a refund its charge's customer where the refund names none.
+fn give_owner(refund: &mut StripeRecord, (customer, email, name): &Owner) {
+    refund.customer_id = refund.customer_id.take().or_else(|| customer.clone());
+    refund.email = refund.email.take().or_else(|| email.clone());
+    refund.name = refund.name.take().or_else(|| name.clone());
+}
+
 /// Gives each refund the customer of its charge (a refund object names only the charge),
-/// when the charge is among `records`.
+/// when the charge is among `records` (the last record of a charge, in order).
 pub fn link_refunds(records: &mut [&mut StripeRecord]) {
     let owners: std::collections::HashMap<String, Owner> = records
         .iter()
-        .filter(|r| r.object == "charge")
-        .filter_map(|r| {
-            Some((
-                r.charge_id.clone()?,
-                (r.customer_id.clone(), r.email.clone(), r.name.clone()),
-            ))
-        })
+        .filter_map(|r| charge_owner(r).map(|(id, owner)| (id.to_string(), owner)))
         .collect();
     for r in records.iter_mut().filter(|r| r.object == "refund") {
-        let Some((customer, email, name)) = r.charge_id.as_ref().and_then(|c| owners.get(c)) else {
-            continue;
-        };
-        r.customer_id = r.customer_id.take().or_else(|| customer.clone());
-        r.email = r.email.take().or_else(|| email.clone());
-        r.name = r.name.take().or_else(|| name.clone());
+        if let Some(owner) = r.charge_id.as_ref().and_then(|c| owners.get(c)) {
+            give_owner(r, owner);
+        }
     }
 }
 
-/// Maps byte offsets to 1-based line numbers, for offsets that only grow.
-struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
+/// Where a record was read: the file's index in its source, and the line.
+type Position = (u32, u64);
+
+/// Links refunds to their charge's customer across a source read in chunks, in any order
+/// and on any thread: a refund can come before its charge, or in another file, so refunds
+/// are held back until every chunk is read ([`RefundLinks::finish`]). Holds each charge's
+/// customer and the refunds, not the other records.
+#[derive(Debug, Default)]
+pub struct RefundLinks {
+    /// Each charge's customer, from its last record (in file, then line order).
+    owners: std::collections::HashMap<String, (Position, Owner)>,
+    refunds: Vec<(Position, StripeRecord)>,
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            offset: 0,
-            line: 1,
+impl RefundLinks {
+    /// Takes the records of one chunk of file `file` (its index in the source): notes the
+    /// charges' customers, holds the refunds back, and returns the other records.
+    pub fn take(&mut self, file: u32, records: Vec<StripeRecord>) -> Vec<StripeRecord> {
+        let mut rest = Vec::with_capacity(records.len());
+        for r in records {
+            if r.object == "refund" {
+                self.refunds.push(((file, r.line), r));
+                continue;
+            }
+            if let Some((id, owner)) = charge_owner(&r) {
+                let at = (file, r.line);
+                match self.owners.get_mut(id) {
+                    Some(known) if known.0 > at => {}
+                    Some(known) => *known = (at, owner),
+                    None => {
+                        self.owners.insert(id.to_string(), (at, owner));
+                    }
+                }
+            }
+            rest.push(r);
         }
+        rest
     }
 
-    /// Line of the byte at `offset` (not before the previous offset).
-    fn line_at(&mut self, offset: usize) -> u64 {
-        let end = offset.min(self.text.len());
-        if end > self.offset {
-            let newlines =
-                memchr::memchr_iter(b'\n', &self.text.as_bytes()[self.offset..end]).count();
-            self.line += newlines as u64;
-            self.offset = end;
-        }
-        self.line
-    }
-
-    /// Line of a raw value borrowed from the counted text.
-    fn line_of(&mut self, raw: &RawValue) -> u64 {
-        let offset = (raw.get().as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
-        self.line_at(offset)
+    /// The refunds held back, each with its charge's customer when the charge was read,
+    /// in file then line order, with their file's index; the links are emptied.
+    pub fn finish(&mut self) -> Vec<(u32, StripeRecord)> {
+        let owners = std::mem::take(&mut self.owners);
+        let mut refunds = std::mem::take(&mut self.refunds);
+        refunds.sort_by_key(|(at, _)| *at);
+        refunds
+            .into_iter()
+            .map(|((file, _), mut r)| {
+                if let Some((_, owner)) = r.charge_id.as_ref().and_then(|c| owners.get(c)) {
+                    give_owner(&mut r, owner);
+                }
+                (file, r)
+            })
+            .collect()
     }
 }
 
@@ -193,13 +227,19 @@ fn json_reject(base_line: u64, what: &str, err: &serde_json::Error) -> Reject {
     )
 }
 
-/// Parses one object and converts it, collecting records or a reject.
-fn load_one(raw: &str, line: u64, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
-    match serde_json::from_str::<wire::Object>(raw) {
+/// Parses one object (its text, lossy UTF-8) and converts it, collecting records or a
+/// reject: text that is not JSON is rejected as such, JSON that is not a supported
+/// Stripe object for its shape.
+fn load_one(raw: &[u8], line: u64, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
+    let text = String::from_utf8_lossy(raw);
+    match serde_json::from_str::<wire::Object>(&text) {
         Ok(obj) => match convert::convert(line, &obj) {
             Ok(recs) => records.extend(recs),
             Err(r) => rejects.push(r),
         },
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            rejects.push(json_reject(line, "invalid JSON", &e))
+        }
         Err(e) => rejects.push(json_reject(
             line,
             "unexpected shape for a Stripe object",
@@ -208,165 +248,51 @@ fn load_one(raw: &str, line: u64, records: &mut Vec<StripeRecord>, rejects: &mut
     }
 }
 
-/// Loads one NDJSON line: a line that is not JSON at all is rejected as such, one that is
-/// JSON but not a Stripe object for its shape.
-fn load_line(text: &str, line: u64, records: &mut Vec<StripeRecord>, rejects: &mut Vec<Reject>) {
-    match serde_json::from_str::<&RawValue>(text) {
-        Ok(raw) => load_one(raw.get(), line, records, rejects),
-        Err(e) => rejects.push(json_reject(line, "invalid JSON", &e)),
-    }
-}
-
-/// Objects (or NDJSON lines) per thread below which a file is read on one thread.
-const PARALLEL_MIN_ITEMS: usize = 4096;
-
-/// Threads to load `items` objects on: every core for a big export (parsing and
-/// converting the objects is nearly all the work of reading one, and a million-customer
-/// export is a gigabyte of JSON), one for a small one.
-fn threads_for(items: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items / PARALLEL_MIN_ITEMS)
-        .max(1)
-}
-
-/// Loads `items` (text and 1-based line) with `load` on `threads` threads, each taking
-/// a contiguous share and giving one part of the records. Parts and rejects come out in
-/// the items' order whatever the number of threads.
-fn load_all(
-    items: &[(&str, u64)],
-    load: fn(&str, u64, &mut Vec<StripeRecord>, &mut Vec<Reject>),
-    threads: usize,
-) -> (Vec<Vec<StripeRecord>>, Vec<Reject>) {
-    let load_chunk = |chunk: &[(&str, u64)]| {
-        let (mut records, mut rejects) = (Vec::with_capacity(chunk.len()), Vec::new());
-        for &(text, line) in chunk {
-            load(text, line, &mut records, &mut rejects);
-        }
-        (records, rejects)
-    };
-    if threads <= 1 || items.len() < 2 {
-        let (records, rejects) = load_chunk(items);
-        return (vec![records], rejects);
-    }
-    let chunk = items.len().div_ceil(threads);
-    let parts: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| scope.spawn(move || load_chunk(c)))
-            .collect();
-        // A panic in a thread is a bug in the converter, not bad input: raise it here.
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+/// Parses and converts the objects of a chunk: their records, and the objects rejected
+/// with their line.
+pub fn parse_chunk(chunk: &StripeChunk) -> (Vec<StripeRecord>, Vec<Reject>) {
+    let mut records = Vec::with_capacity(chunk.len());
     let mut rejects = Vec::new();
-    let parts = parts
-        .into_iter()
-        .map(|(records, j)| {
-            rejects.extend(j);
-            records
-        })
-        .collect();
-    (parts, rejects)
-}
-
-/// Reads NDJSON: one object per non-blank line.
-fn read_lines(text: &str, parts: &mut Vec<Vec<StripeRecord>>, rejects: &mut Vec<Reject>) {
-    let items: Vec<(&str, u64)> = text
-        .lines()
-        .enumerate()
-        .map(|(idx, line)| (line.trim(), idx as u64 + 1))
-        .filter(|(line, _)| !line.is_empty())
-        .collect();
-    let (r, j) = load_all(&items, load_line, threads_for(items.len()));
-    parts.extend(r);
-    rejects.extend(j);
-}
-
-/// Reads the items of an array (a list's `data` or a top-level array).
-fn read_items(
-    counter: &mut LineCounter<'_>,
-    items: &RawValue,
-    parts: &mut Vec<Vec<StripeRecord>>,
-    rejects: &mut Vec<Reject>,
-) {
-    let start = counter.line_of(items);
-    match serde_json::from_str::<Vec<&RawValue>>(items.get()) {
-        Ok(list) => {
-            let items: Vec<(&str, u64)> = list
-                .into_iter()
-                .map(|raw| (raw.get(), counter.line_of(raw)))
-                .collect();
-            let (r, j) = load_all(&items, load_one, threads_for(items.len()));
-            parts.extend(r);
-            rejects.extend(j);
-        }
-        Err(e) => rejects.push(json_reject(
-            start,
-            "expected an array of Stripe objects",
-            &e,
-        )),
+    for (text, line) in chunk.items() {
+        load_one(text, line, &mut records, &mut rejects);
     }
+    (records, rejects)
 }
 
-/// Reads a Stripe export and returns its records and rejects.
+/// Objects per chunk when [`read_stripe`] reads a whole export.
+const CHUNK_ITEMS: usize = 4096;
+
+/// Reads a Stripe export held in memory and returns its records (refunds linked to their
+/// charge's customer) and rejects, in file order.
 ///
-/// Invalid UTF-8 is replaced (lossy) rather than failing the file. A file
-/// that is not one JSON document but whose first line is a whole object is
-/// read as NDJSON, so one broken line only rejects that line; a broken
-/// single document (or array) is one reject at the error's line.
+/// Invalid UTF-8 is replaced (lossy) rather than failing the file. A broken object is
+/// one reject at its line; a broken structure around the objects rejects the rest of its
+/// top-level value (see [`cut_stripe`]). A source of big files streams instead, with
+/// [`cut_stripe`], [`parse_chunk`] on any thread and [`RefundLinks`].
 pub fn read_stripe(bytes: &[u8]) -> (Vec<StripeRecord>, Vec<Reject>) {
-    let (parts, rejects) = read_stripe_parts(bytes);
-    (parts.into_iter().flatten().collect(), rejects)
-}
-
-/// [`read_stripe`], with the records in parts, in order: a big export is read on every
-/// core, each thread giving one part, and joining the parts would hold the records twice
-/// for a moment.
-pub fn read_stripe_parts(bytes: &[u8]) -> (Vec<Vec<StripeRecord>>, Vec<Reject>) {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut parts = Vec::new();
+    let mut records = Vec::new();
     let mut rejects = Vec::new();
-    let mut counter = LineCounter::new(text);
-    match text.trim_start().as_bytes().first() {
-        None => {}
-        Some(b'[') => match serde_json::from_str::<&RawValue>(text) {
-            Ok(raw) => read_items(&mut counter, raw, &mut parts, &mut rejects),
-            Err(e) => rejects.push(json_reject(1, "invalid JSON", &e)),
+    let mut structural = Vec::new();
+    let cut = cut_stripe(
+        bytes,
+        CHUNK_ITEMS,
+        &mut |chunk| {
+            let (r, j) = parse_chunk(&chunk);
+            records.extend(r);
+            rejects.extend(j);
+            Ok::<(), std::convert::Infallible>(())
         },
-        Some(b'{') => match serde_json::from_str::<&RawValue>(text) {
-            Ok(doc) => match serde_json::from_str::<wire::Envelope<'_>>(doc.get()) {
-                Ok(wire::Envelope {
-                    object: Some(kind),
-                    data: Some(data),
-                }) if kind == "list" => read_items(&mut counter, data, &mut parts, &mut rejects),
-                _ => {
-                    let line = counter.line_of(doc);
-                    let mut records = Vec::new();
-                    load_one(doc.get(), line, &mut records, &mut rejects);
-                    parts.push(records);
-                }
-            },
-            // Not one document: NDJSON if its first line is a whole object,
-            // otherwise one broken (pretty-printed) document.
-            Err(e) => {
-                let first = text.lines().map(str::trim).find(|l| !l.is_empty());
-                if first.is_some_and(|l| serde_json::from_str::<&RawValue>(l).is_ok()) {
-                    read_lines(text, &mut parts, &mut rejects);
-                } else {
-                    rejects.push(json_reject(1, "invalid JSON", &e));
-                }
-            }
-        },
-        Some(_) => rejects.push(Reject::new(
-            1,
-            "not a Stripe JSON export: expected a list object, a JSON array or NDJSON objects",
-        )),
+        &mut structural,
+    );
+    match cut {
+        Ok(()) => {}
+        Err(never) => match never {},
     }
-    (parts, rejects)
+    // In file order: the objects' rejects and the structure's interleave by line.
+    rejects.extend(structural);
+    rejects.sort_by_key(|r| r.line);
+    link_refunds(&mut records.iter_mut().collect::<Vec<_>>());
+    (records, rejects)
 }
 
 #[cfg(test)]
@@ -433,36 +359,61 @@ mod tests {
     }
 
     #[test]
-    fn threads_load_the_same_records_and_rejects_in_order() {
-        let mut text = String::new();
-        for i in 0..10_000 {
-            match i % 1000 {
-                7 => text.push_str("{broken\n"),
-                8 => text.push_str("{\"id\":\"x\",\"object\":\"coupon\",\"created\":1}\n"),
-                _ => text.push_str(&format!(
-                    "{{\"id\":\"cus_{i}\",\"object\":\"customer\",\"created\":{i}}}\n"
-                )),
-            }
-        }
-        let items: Vec<(&str, u64)> = text.lines().zip(1..).collect();
-        let flat = |(parts, rejects): (Vec<Vec<StripeRecord>>, Vec<Reject>)| {
-            (parts.into_iter().flatten().collect::<Vec<_>>(), rejects)
+    fn refunds_held_back_get_the_customer_of_their_charge_from_any_chunk() {
+        let charge = |id: &str, customer: &str, created: u32| {
+            format!(
+                "{{\"id\":\"{id}\",\"object\":\"charge\",\"created\":{created},\"customer\":\"{customer}\",\"status\":\"succeeded\",\"amount\":100,\"currency\":\"usd\"}}\n"
+            )
         };
-        let (records, rejects) = flat(load_all(&items, load_line, 1));
-        for threads in [2, 3, 8] {
-            let (parts, _) = load_all(&items, load_line, threads);
-            assert_eq!(parts.len(), threads, "one part per thread");
-            assert_eq!(
-                flat(load_all(&items, load_line, threads)),
-                (records.clone(), rejects.clone()),
-                "{threads} threads"
-            );
+        let refund = |id: &str, charge: &str| {
+            format!(
+                "{{\"id\":\"{id}\",\"object\":\"refund\",\"created\":5,\"charge\":\"{charge}\",\"amount\":50,\"currency\":\"usd\"}}\n"
+            )
+        };
+        // The first refund comes before its charge; the second's charge is in the other
+        // file; the charge `ch_1` is read twice, the last record wins.
+        let a = format!(
+            "{}{}{}",
+            refund("re_1", "ch_1"),
+            charge("ch_1", "cus_old", 1),
+            charge("ch_1", "cus_1", 2)
+        );
+        let b = format!("{}{}", refund("re_2", "ch_2"), refund("re_3", "ch_none"));
+        let c = charge("ch_2", "cus_2", 3);
+        let mut links = RefundLinks::default();
+        // Chunks taken in any order, as worker threads finish them.
+        let mut rest = Vec::new();
+        for (file, text) in [(2u32, &c), (1, &b), (0, &a)] {
+            let (records, rejects) = read_stripe(text.as_bytes());
+            assert!(rejects.is_empty(), "{rejects:?}");
+            rest.extend(links.take(file, records));
         }
-        assert_eq!(records.len(), 9_980);
-        assert!(records.windows(2).all(|w| w[0].line < w[1].line));
-        let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
-        assert_eq!(lines.len(), 20);
-        assert_eq!(&lines[..4], &[8, 9, 1008, 1009]);
-        assert_eq!(read_stripe(text.as_bytes()), (records, rejects));
+        assert!(rest.iter().all(|r| r.object == "charge"));
+        let refunds = links.finish();
+        let got: Vec<(u32, &str, Option<&str>)> = refunds
+            .iter()
+            .map(|(f, r)| (*f, r.id.as_str(), r.customer_id.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "re_1", Some("cus_1")),
+                (1, "re_2", Some("cus_2")),
+                (1, "re_3", None)
+            ]
+        );
+        // The same as linking the whole source in memory.
+        let (mut all, _) = read_stripe(format!("{a}{b}{c}").as_bytes());
+        link_refunds(&mut all.iter_mut().collect::<Vec<_>>());
+        let in_memory: Vec<_> = all
+            .iter()
+            .filter(|r| r.object == "refund")
+            .map(|r| (r.id.as_str(), r.customer_id.as_deref()))
+            .collect();
+        let streamed: Vec<_> = got
+            .iter()
+            .map(|&(_, id, customer)| (id, customer))
+            .collect();
+        assert_eq!(streamed, in_memory);
     }
 }

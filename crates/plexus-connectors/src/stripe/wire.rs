@@ -165,12 +165,3 @@ pub(crate) struct EventData {
     pub object: Option<Box<Object>>,
     pub previous_attributes: Option<Box<Object>>,
 }
-
-/// The envelope of a whole file that is one JSON object: either a Stripe
-/// list (`object: "list"` with `data`) or a single object.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Envelope<'a> {
-    pub object: Option<String>,
-    #[serde(borrow)]
-    pub data: Option<&'a serde_json::value::RawValue>,
-}

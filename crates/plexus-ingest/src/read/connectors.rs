@@ -4,12 +4,14 @@
 //! attendees of a meeting) are list columns: a participant mapped from one is repeated
 //! once per element.
 //!
-//! mbox and Segment files stream (memory holds one batch); an iCalendar or Stripe file is
-//! parsed whole when the source is opened (recurrences need the whole series).
+//! mbox, Segment and Stripe files stream (memory holds a few batches; a Stripe source also
+//! holds its charges' customers and its refunds, which take their customer from their
+//! charge once every file is read); an iCalendar file is parsed whole when the source is
+//! opened (recurrences need the whole series).
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{
@@ -95,9 +97,9 @@ pub struct ConnectorFile {
     kind: SourceKind,
     path: PathBuf,
     options: ConnectorOptions,
-    /// `ics` and `stripe`: the records, parsed when opened.
+    /// `ics`: the meetings, parsed when opened.
     parsed: Parsed,
-    /// Records rejected when the file was opened (`ics`, `stripe`).
+    /// Records rejected when the file was opened (`ics`).
     pub rejects: Vec<RowReject>,
 }
 
@@ -105,11 +107,9 @@ pub struct ConnectorFile {
 enum Parsed {
     Streamed,
     Meetings(Vec<ics::Meeting>),
-    /// The records in parts, in order (see [`stripe::read_stripe_parts`]).
-    Stripe(Vec<Vec<stripe::StripeRecord>>),
 }
 
-/// Opens one file of a connector source; `ics` and `stripe` files are parsed now.
+/// Opens one file of a connector source; `ics` files are parsed now.
 pub fn open_connector(
     source: &str,
     kind: SourceKind,
@@ -133,10 +133,6 @@ pub fn open_connector(
             let (meetings, rejects) = ics::read_ics(&read()?, &opts);
             (Parsed::Meetings(meetings), rejects)
         }
-        SourceKind::Stripe => {
-            let (parts, rejects) = stripe::read_stripe_parts(&read()?);
-            (Parsed::Stripe(parts), rejects)
-        }
         _ => (Parsed::Streamed, Vec::new()),
     };
     Ok(ConnectorFile {
@@ -148,15 +144,33 @@ pub fn open_connector(
     })
 }
 
-/// Gives the refunds of a Stripe source the customer of their charge, across its files.
-pub fn link_stripe_refunds<'a>(files: impl IntoIterator<Item = &'a mut ConnectorFile>) {
-    let mut all: Vec<&mut stripe::StripeRecord> = Vec::new();
-    for f in files {
-        if let Parsed::Stripe(parts) = &mut f.parsed {
-            all.extend(parts.iter_mut().flatten());
+/// What a Stripe source's chunks share while worker threads parse them: its charges'
+/// customers and its refunds, held back until every file is read (a refund names only its
+/// charge, which may come later or in another file).
+#[derive(Debug, Default)]
+pub struct SourceLinks(Mutex<stripe::RefundLinks>);
+
+impl SourceLinks {
+    /// The refunds held back, linked to their charge's customer, as rows of each file in
+    /// order (the file's index in the source with its rows); the links are emptied.
+    pub fn finish(&self, batch_rows: usize) -> Vec<(usize, RawRows)> {
+        let refunds = self.0.lock().unwrap_or_else(|p| p.into_inner()).finish();
+        let mut out: Vec<(usize, RawRows)> = Vec::new();
+        let mut batch = Batch::new(SourceKind::Stripe);
+        let mut current = None;
+        for (file, r) in refunds {
+            let file = file as usize;
+            if current.is_some_and(|f| f != file) || batch.len() >= batch_rows.max(1) {
+                out.extend(current.map(|f| (f, batch.finish(SourceKind::Stripe))));
+            }
+            current = Some(file);
+            batch.push(r.line, stripe_values(&r));
         }
+        if batch.len() > 0 {
+            out.extend(current.map(|f| (f, batch.finish(SourceKind::Stripe))));
+        }
+        out
     }
-    stripe::link_refunds(&mut all);
 }
 
 fn reject(r: plexus_connectors::Reject) -> RowReject {
@@ -419,12 +433,6 @@ impl ConnectorFile {
                     emit(&mut batch, false)?;
                 }
             }
-            (Parsed::Stripe(parts), _) => {
-                for r in parts.iter().flatten() {
-                    batch.push(r.line, stripe_values(r));
-                    emit(&mut batch, false)?;
-                }
-            }
             (Parsed::Streamed, SourceKind::Mbox) => {
                 let file = self.open(source)?;
                 let options = mbox::MboxOptions {
@@ -451,24 +459,27 @@ impl ConnectorFile {
                     },
                 )?;
             }
-            // Segment files are cut and parsed by run instead (`cut`, `parse_chunk`).
+            // Segment and Stripe files are cut and parsed by run instead (`cut`,
+            // `parse_chunk`).
             (Parsed::Streamed, _) => {}
         }
         emit(&mut batch, true)
     }
 
-    /// Whether the file is read as [`SegmentChunk`]s that worker threads parse
-    /// ([`ConnectorFile::cut`], [`parse_chunk`]) instead of by [`ConnectorFile::stream`].
+    /// Whether the file is read as [`ConnectorChunk`]s that worker threads parse
+    /// ([`ConnectorFile::cut`], [`parse_chunk`]) instead of by [`ConnectorFile::stream`]:
+    /// Segment and Stripe files.
     pub fn cuts_into_chunks(&self) -> bool {
         matches!(
             (&self.parsed, self.kind),
-            (Parsed::Streamed, SourceKind::Segment)
+            (Parsed::Streamed, SourceKind::Segment | SourceKind::Stripe)
         )
     }
 
-    /// About how many calls a Segment file holds, from the lines in its first mebibyte
-    /// (all of them in a smaller file); `None` for other files, or when the file cannot
-    /// be read now (reading it will say why).
+    /// About how many calls a Segment file (or objects a Stripe file) holds, from the
+    /// lines in its first mebibyte (all of them in a smaller file): exports hold one per
+    /// line, and a compact one-line export only gives too small a hint. `None` for other
+    /// files, or when the file cannot be read now (reading it will say why).
     pub fn rows_estimate(&self) -> Option<u64> {
         use std::io::Read;
         const SAMPLE: u64 = 1 << 20;
@@ -488,11 +499,39 @@ impl ConnectorFile {
         Some(u64::try_from(estimate).unwrap_or(u64::MAX))
     }
 
-    /// Cuts a Segment file into runs of at most `batch_rows` whole lines, without parsing
-    /// them: parsing is most of a Segment file's cost, and runs parse on any thread. A read
-    /// error ends the file with a reject on the line it stopped at, as
-    /// [`segment::read_segment`] does.
+    /// Cuts a Segment or Stripe file into runs of at most `batch_rows` calls or objects,
+    /// without parsing them: parsing is most of the file's cost, and runs parse on any
+    /// thread. A read error ends the file with a reject on the line it stopped at, as
+    /// [`segment::read_segment`] does; a Stripe file's broken structure is rejected as
+    /// [`stripe::cut_stripe`] says.
     pub fn cut(
+        &self,
+        source: &str,
+        batch_rows: usize,
+        visit: &mut dyn FnMut(ConnectorChunk) -> Result<(), IngestError>,
+        rejects: &mut Vec<RowReject>,
+    ) -> Result<(), IngestError> {
+        if self.kind == SourceKind::Stripe {
+            let mut found = Vec::new();
+            let cut = stripe::cut_stripe(
+                self.open(source)?,
+                batch_rows,
+                &mut |chunk| visit(ConnectorChunk::Stripe(chunk)),
+                &mut found,
+            );
+            rejects.extend(found.into_iter().map(reject));
+            return cut;
+        }
+        self.cut_segment(
+            source,
+            batch_rows,
+            &mut |c| visit(ConnectorChunk::Segment(c)),
+            rejects,
+        )
+    }
+
+    /// [`ConnectorFile::cut`] of a Segment file: runs of whole lines.
+    fn cut_segment(
         &self,
         source: &str,
         batch_rows: usize,
@@ -554,6 +593,15 @@ impl ConnectorFile {
     }
 }
 
+/// A run of a file, as [`ConnectorFile::cut`] hands it on, for [`parse_chunk`].
+#[derive(Debug)]
+pub enum ConnectorChunk {
+    /// Whole lines of a Segment file.
+    Segment(SegmentChunk),
+    /// Whole objects of a Stripe file.
+    Stripe(stripe::StripeChunk),
+}
+
 /// A run of whole lines of a Segment file, as [`ConnectorFile::cut`] hands it on.
 #[derive(Debug)]
 pub struct SegmentChunk {
@@ -565,9 +613,37 @@ pub struct SegmentChunk {
     lines: u64,
 }
 
-/// Parses a run of Segment lines into rows (`None` when no line gave a record); malformed
-/// calls go to `rejects` with their line.
-pub fn parse_chunk(chunk: &SegmentChunk, rejects: &mut Vec<RowReject>) -> Option<RawRows> {
+/// Parses a run of file `file` (its index in the source) into rows (`None` when nothing
+/// in it gave a row); malformed calls and objects go to `rejects` with their line. A
+/// Stripe run's refunds are held back in `links` (see [`SourceLinks`]).
+pub fn parse_chunk(
+    chunk: &ConnectorChunk,
+    file: usize,
+    links: &SourceLinks,
+    rejects: &mut Vec<RowReject>,
+) -> Option<RawRows> {
+    match chunk {
+        ConnectorChunk::Segment(chunk) => parse_segment(chunk, rejects),
+        ConnectorChunk::Stripe(chunk) => {
+            let (records, found) = stripe::parse_chunk(chunk);
+            rejects.extend(found.into_iter().map(reject));
+            let file = u32::try_from(file).expect("a source has fewer than 2^32 files");
+            let records = links
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(file, records);
+            let mut batch = Batch::new(SourceKind::Stripe);
+            for r in &records {
+                batch.push(r.line, stripe_values(r));
+            }
+            (batch.len() > 0).then(|| batch.finish(SourceKind::Stripe))
+        }
+    }
+}
+
+/// Parses a run of Segment lines into rows (`None` when no line gave a record).
+fn parse_segment(chunk: &SegmentChunk, rejects: &mut Vec<RowReject>) -> Option<RawRows> {
     let mut batch = Batch::new(SourceKind::Segment);
     let bytes = chunk.bytes.strip_suffix(b"\n").unwrap_or(&chunk.bytes);
     let mut start = 0;
@@ -867,7 +943,7 @@ mod tests {
             assert_eq!(chunks.len(), 5usize.div_ceil(run), "run of {run}");
             let mut lines = Vec::new();
             for c in &chunks {
-                if let Some(rows) = parse_chunk(c, &mut rejects) {
+                if let Some(rows) = parse_chunk(c, 0, &SourceLinks::default(), &mut rejects) {
                     lines.extend(rows.lines);
                 }
             }

@@ -182,8 +182,12 @@ pub struct SourceReader {
     pub files: Vec<PathBuf>,
     /// The files that have columns, with their paths relative to the project.
     scans: Vec<(String, PathBuf, FileScan)>,
-    /// Records rejected while streaming (mbox and Segment records are parsed only then).
+    /// Records rejected while streaming (mbox, Segment and Stripe records are parsed only
+    /// then).
     streamed_rejects: Mutex<Vec<FileReject>>,
+    /// What a Stripe source's runs share while they are parsed: see
+    /// [`SourceReader::last_batches`].
+    links: connectors::SourceLinks,
 }
 
 /// Rows on their way from a [`SourceReader`]: a finished batch, or raw text a worker
@@ -199,10 +203,10 @@ enum Pending {
         file: usize,
         run: csv::CsvRun,
     },
-    /// Whole lines of the Segment file `scans[file]`.
-    Segment {
+    /// Whole lines of the Segment file, or whole objects of the Stripe file, `scans[file]`.
+    Chunk {
         file: usize,
-        chunk: connectors::SegmentChunk,
+        chunk: connectors::ConnectorChunk,
     },
 }
 
@@ -244,6 +248,7 @@ pub fn open_source_with(
             files: Vec::new(),
             scans,
             streamed_rejects: Mutex::default(),
+            links: connectors::SourceLinks::default(),
         });
     }
     let files = project
@@ -292,12 +297,6 @@ pub fn open_source_with(
             scans.push((rel, file.clone(), scan));
         }
     }
-    if source.kind.value == SourceKind::Stripe {
-        connectors::link_stripe_refunds(scans.iter_mut().filter_map(|(_, _, s)| match s {
-            FileScan::Connector(f) => Some(f),
-            _ => None,
-        }));
-    }
     let schema = unify(&name, &scans)?;
     Ok(SourceReader {
         name,
@@ -306,6 +305,7 @@ pub fn open_source_with(
         files,
         scans,
         streamed_rejects: Mutex::default(),
+        links: connectors::SourceLinks::default(),
     })
 }
 
@@ -340,7 +340,23 @@ impl SourceReader {
         self.for_each_piece(batch_rows, &mut |piece| match self.finish_piece(piece) {
             Some(batch) => visit(batch),
             None => Ok(()),
-        })
+        })?;
+        for batch in self.last_batches(batch_rows) {
+            visit(batch)?;
+        }
+        Ok(())
+    }
+
+    /// The rows that can only be made once every piece is finished, to add after them: a
+    /// Stripe source's refunds, which take their customer from their charge, wherever in
+    /// the source it is. [`SourceReader::for_each_batch`] streams them last; a caller that
+    /// finishes pieces itself calls this once every piece is finished.
+    pub fn last_batches(&self, batch_rows: usize) -> Vec<RecordBatch> {
+        self.links
+            .finish(batch_rows)
+            .into_iter()
+            .map(|(file, rows)| self.batch_of(&self.scans[file].0, rows))
+            .collect()
     }
 
     /// Streams every file as [`Piece`]s of at most `batch_rows` rows, in order, without
@@ -364,7 +380,7 @@ impl SourceReader {
                 FileScan::Connector(f) if f.cuts_into_chunks() => f.cut(
                     &self.name,
                     batch_rows,
-                    &mut |chunk| visit(Piece(Pending::Segment { file: index, chunk })),
+                    &mut |chunk| visit(Piece(Pending::Chunk { file: index, chunk })),
                     &mut rejects,
                 ),
                 _ => scan.stream(
@@ -392,10 +408,10 @@ impl SourceReader {
                 };
                 f.run_rows(&run).map(|rows| self.batch_of(rel, rows))
             }
-            Pending::Segment { file, chunk } => {
+            Pending::Chunk { file, chunk } => {
                 let rel = &self.scans[file].0;
                 let mut rejects = Vec::new();
-                let rows = connectors::parse_chunk(&chunk, &mut rejects);
+                let rows = connectors::parse_chunk(&chunk, file, &self.links, &mut rejects);
                 self.keep_rejects(rel, rejects);
                 rows.map(|rows| self.batch_of(rel, rows))
             }
