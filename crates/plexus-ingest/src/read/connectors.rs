@@ -411,7 +411,8 @@ impl ConnectorFile {
 
     /// Streams the file's records as rows in batches of at most `batch_rows`; messages
     /// found malformed while streaming (mbox) go to `rejects`. A file that
-    /// [`ConnectorFile::cuts_into_chunks`] (Segment) is read with [`ConnectorFile::cut`].
+    /// [`ConnectorFile::cuts_into_chunks`] (Segment, Stripe) is read with
+    /// [`ConnectorFile::cut`].
     pub fn stream(
         &self,
         source: &str,
