@@ -161,7 +161,7 @@ pub fn link_refunds(records: &mut [&mut StripeRecord]) {
 }
 
 /// Where a record was read: the file's index in its source, and the line.
-type Position = (u32, u64);
+type Position = (usize, u64);
 
 /// Links refunds to their charge's customer across a source read in chunks, in any order
 /// and on any thread: a refund can come before its charge, or in another file, so refunds
@@ -177,7 +177,7 @@ pub struct RefundLinks {
 impl RefundLinks {
     /// Takes the records of one chunk of file `file` (its index in the source): notes the
     /// charges' customers, holds the refunds back, and returns the other records.
-    pub fn take(&mut self, file: u32, records: Vec<StripeRecord>) -> Vec<StripeRecord> {
+    pub fn take(&mut self, file: usize, records: Vec<StripeRecord>) -> Vec<StripeRecord> {
         let mut rest = Vec::with_capacity(records.len());
         for r in records {
             if r.object == "refund" {
@@ -201,7 +201,7 @@ impl RefundLinks {
 
     /// The refunds held back, each with its charge's customer when the charge was read,
     /// in file then line order, with their file's index; the links are emptied.
-    pub fn finish(&mut self) -> Vec<(u32, StripeRecord)> {
+    pub fn finish(&mut self) -> Vec<(usize, StripeRecord)> {
         let owners = std::mem::take(&mut self.owners);
         let mut refunds = std::mem::take(&mut self.refunds);
         refunds.sort_by_key(|(at, _)| *at);
@@ -383,14 +383,14 @@ mod tests {
         let mut links = RefundLinks::default();
         // Chunks taken in any order, as worker threads finish them.
         let mut rest = Vec::new();
-        for (file, text) in [(2u32, &c), (1, &b), (0, &a)] {
+        for (file, text) in [(2usize, &c), (1, &b), (0, &a)] {
             let (records, rejects) = read_stripe(text.as_bytes());
             assert!(rejects.is_empty(), "{rejects:?}");
             rest.extend(links.take(file, records));
         }
         assert!(rest.iter().all(|r| r.object == "charge"));
         let refunds = links.finish();
-        let got: Vec<(u32, &str, Option<&str>)> = refunds
+        let got: Vec<(usize, &str, Option<&str>)> = refunds
             .iter()
             .map(|(f, r)| (*f, r.id.as_str(), r.customer_id.as_deref()))
             .collect();

@@ -159,7 +159,6 @@ impl SourceLinks {
         let mut batch = Batch::new(SourceKind::Stripe);
         let mut current = None;
         for (file, r) in refunds {
-            let file = file as usize;
             if current.is_some_and(|f| f != file) || batch.len() >= batch_rows.max(1) {
                 out.extend(current.map(|f| (f, batch.finish(SourceKind::Stripe))));
             }
@@ -628,7 +627,6 @@ pub fn parse_chunk(
         ConnectorChunk::Stripe(chunk) => {
             let (records, found) = stripe::parse_chunk(chunk);
             rejects.extend(found.into_iter().map(reject));
-            let file = u32::try_from(file).expect("a source has fewer than 2^32 files");
             let records = links
                 .0
                 .lock()
