@@ -5,7 +5,7 @@
 //!
 //! - [`mbox`]: Gmail Takeout / RFC 5322 mailboxes, streamed message by message.
 //! - [`ics`]: RFC 5545 iCalendar files (Google Calendar exports), one record
-//!   per meeting occurrence, recurrences expanded.
+//!   per meeting occurrence, recurrences expanded, streamed series by series.
 //! - [`stripe`]: Stripe API objects (list objects, JSON arrays or NDJSON), streamed.
 //! - [`segment`]: Segment spec calls as NDJSON, streamed line by line.
 //!

@@ -1,7 +1,7 @@
 //! Reads one `VEVENT` (parsed by the `icalendar` crate) into an [`Event`]:
 //! the properties a meeting needs, times resolved against the file's zones.
 
-use icalendar::parser::{Component, Property, read_components};
+use icalendar::parser::{Component, Property, read_calendar_simple, read_components};
 
 use super::Attendee;
 use super::tz::TzResolver;
@@ -112,12 +112,23 @@ fn one_time(c: &Component<'_>, name: &str, zones: &TzResolver) -> Option<Result<
     })
 }
 
+/// The first component of `block`, parsed by the `icalendar` crate. Its parser with plain
+/// nom errors runs first: the one with readable errors allocates an error at every
+/// alternative it tries, which was most of a calendar's reading time. A block it fails on
+/// is parsed again by the readable one for the error.
+pub(crate) fn parse_component(block: &str) -> Result<Option<Component<'_>>, String> {
+    match read_calendar_simple(block) {
+        Ok(components) => Ok(components.into_iter().next()),
+        Err(_) => Err(read_components(block)
+            .err()
+            .unwrap_or_else(|| "the block could not be read".to_owned())),
+    }
+}
+
 /// Parses a `VEVENT` block starting at `line` into an [`Event`].
 pub(crate) fn parse_event(block: &str, line: u64, zones: &TzResolver) -> Result<Event, Reject> {
-    let c = read_components(block)
+    let c = parse_component(block)
         .map_err(|e| Reject::new(line, format!("malformed VEVENT: {}", short_error(&e))))?
-        .into_iter()
-        .next()
         .ok_or_else(|| Reject::new(line, "malformed VEVENT: no component found"))?;
     let start = match one_time(&c, "DTSTART", zones) {
         Some(Ok(t)) => t,

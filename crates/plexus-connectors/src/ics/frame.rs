@@ -61,6 +61,12 @@ fn push_upper_name(text: &mut String, line: &str) {
     text.push_str(&line[end..]);
 }
 
+/// Whether a content line is one of [`KEY_LINES`] (names are case-insensitive).
+fn is_key_line(line: &str) -> bool {
+    let name = &line[..line.find([';', ':']).unwrap_or(line.len())];
+    KEY_LINES.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
 /// Deepest sub-component nesting accepted inside a block (a VEVENT with a
 /// VALARM is depth 1). The `icalendar` parser recurses per level, so a
 /// crafted file nesting thousands of levels would overflow the stack.
@@ -75,6 +81,8 @@ struct Open {
     depth: u32,
     /// True once `depth` went past [`MAX_DEPTH`].
     too_deep: bool,
+    /// Whether the last content line was kept (its folded continuations follow it).
+    kept: bool,
 }
 
 /// +1 for a `BEGIN:` line, -1 for an `END:` line, 0 otherwise.
@@ -89,35 +97,85 @@ fn nesting_step(line: &str) -> i32 {
     }
 }
 
-/// Splits `text` into blocks; unterminated blocks become rejects.
+/// Splits `text` into blocks; unterminated blocks become rejects (what [`Framer`] does
+/// line by line, for tests).
+#[cfg(test)]
 pub(crate) fn blocks(text: &str) -> (Vec<Block>, Vec<Reject>) {
     let mut out = Vec::new();
     let mut rejects = Vec::new();
-    let mut open: Option<Open> = None;
-    for (idx, raw) in text.split('\n').enumerate() {
-        let line_no = idx as u64 + 1;
+    let mut framer = Framer::default();
+    for raw in text.split('\n') {
+        if let Some(block) = framer.push_line(raw, &mut rejects) {
+            out.push(block);
+        }
+    }
+    framer.finish(&mut rejects);
+    (out, rejects)
+}
+
+/// Cuts a file into blocks one line at a time, so that a file streams: the same blocks
+/// and rejects as [`blocks`] of the whole text.
+#[derive(Default)]
+pub(crate) struct Framer {
+    /// The block being collected.
+    open: Option<Open>,
+    /// Lines pushed so far.
+    lines: u64,
+    /// Keep only the lines that tell an event's series (see [`Framer::for_series_keys`]).
+    keys_only: bool,
+}
+
+/// The lines a [`Framer::for_series_keys`] keeps of a `VEVENT`: what its series key and its
+/// sub-components' nesting are read from.
+const KEY_LINES: [&str; 4] = ["UID", "DTSTART", "BEGIN", "END"];
+
+impl Framer {
+    /// A framer whose `VEVENT` blocks hold only their `UID`, `DTSTART`, `BEGIN` and `END`
+    /// lines (time zones stay whole): enough to count each series' events without
+    /// copying the file's text.
+    pub(crate) fn for_series_keys() -> Framer {
+        Framer {
+            keys_only: true,
+            ..Framer::default()
+        }
+    }
+
+    /// Lines pushed so far: the 1-based number of the last one.
+    pub(crate) fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Takes the file's next line (without its `\n`; a `\r` before it is dropped) and
+    /// returns the block it ends, if any. A block cut short by the next `BEGIN:` or too
+    /// deep goes to `rejects`.
+    pub(crate) fn push_line(&mut self, raw: &str, rejects: &mut Vec<Reject>) -> Option<Block> {
+        self.lines += 1;
+        let line_no = self.lines;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         // Folded continuation: one leading space or tab is removed.
         if let Some(rest) = line.strip_prefix([' ', '\t']) {
-            if let Some(o) = open.as_mut() {
+            if let Some(o) = self.open.as_mut().filter(|o| !o.too_deep && o.kept) {
                 o.text.push_str(rest);
             }
-            continue;
+            return None;
         }
-        match (marker(line.trim_end()), open.take()) {
+        match (marker(line.trim_end()), self.open.take()) {
             (Some((true, kind)), previous) => {
                 if let Some(p) = previous {
                     rejects.push(unterminated(&p, Some(line_no)));
                 }
                 let mut text = String::with_capacity(1024);
-                text.push_str(&format!("BEGIN:{}", kind.name()));
-                open = Some(Open {
+                text.push_str("BEGIN:");
+                text.push_str(kind.name());
+                self.open = Some(Open {
                     kind,
                     line: line_no,
                     text,
                     depth: 0,
                     too_deep: false,
+                    kept: true,
                 });
+                None
             }
             (Some((false, kind)), Some(mut o)) if o.kind == kind => {
                 if o.too_deep {
@@ -128,14 +186,16 @@ pub(crate) fn blocks(text: &str) -> (Vec<Block>, Vec<Reject>) {
                             kind.name()
                         ),
                     ));
-                    continue;
+                    return None;
                 }
-                o.text.push_str(&format!("\nEND:{}\n", kind.name()));
-                out.push(Block {
+                o.text.push_str("\nEND:");
+                o.text.push_str(kind.name());
+                o.text.push('\n');
+                Some(Block {
                     kind,
                     line: o.line,
                     text: o.text,
-                });
+                })
             }
             (_, Some(mut o)) => {
                 match nesting_step(line) {
@@ -146,24 +206,27 @@ pub(crate) fn blocks(text: &str) -> (Vec<Block>, Vec<Reject>) {
                 if o.depth > MAX_DEPTH {
                     o.too_deep = true;
                 }
-                if o.too_deep {
-                    // Stop collecting text: the block will be rejected.
-                    open = Some(o);
-                    continue;
-                }
-                if !line.trim().is_empty() {
+                // A block too deep stops collecting text: it will be rejected.
+                o.kept = !o.too_deep
+                    && !line.trim().is_empty()
+                    && (!self.keys_only || o.kind == Kind::Timezone || is_key_line(line));
+                if o.kept {
                     o.text.push('\n');
                     push_upper_name(&mut o.text, line);
                 }
-                open = Some(o);
+                self.open = Some(o);
+                None
             }
-            (_, None) => {}
+            (_, None) => None,
         }
     }
-    if let Some(o) = open {
-        rejects.push(unterminated(&o, None));
+
+    /// Ends the file: a block still open goes to `rejects`.
+    pub(crate) fn finish(self, rejects: &mut Vec<Reject>) {
+        if let Some(o) = self.open {
+            rejects.push(unterminated(&o, None));
+        }
     }
-    (out, rejects)
 }
 
 /// Reject for a block without its `END:` line.

@@ -22,6 +22,10 @@
 //! skipped (a cancelled instance removes that occurrence). Occurrences end
 //! after the series' length (`DTEND - DTSTART` in exact seconds).
 //!
+//! Files stream ([`plan_ics`], [`cut_ics`], [`parse_chunk`]): a first pass
+//! reads the time zones and counts each UID's events, a second cuts the file
+//! into runs of whole series that any thread expands.
+//!
 //! Rejected, with the event's `BEGIN:VEVENT` line: a malformed `VEVENT`, no
 //! or an unparsable `DTSTART`, an unknown `TZID` on `DTSTART`, an `RRULE`
 //! the `rrule` crate cannot expand. Everything else in the file loads.
@@ -30,18 +34,15 @@ mod event;
 mod frame;
 mod recur;
 mod series;
+mod stream;
 mod tz;
 mod value;
 
-use std::collections::HashMap;
-
-use icalendar::parser::read_components;
-
 use crate::Reject;
 use frame::Kind;
-use recur::Window;
-use series::Series;
 use tz::TzResolver;
+
+pub use stream::{IcsChunk, IcsPlan, cut_ics, parse_chunk, plan_ics};
 
 /// The window and limits occurrences are generated for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,10 +121,7 @@ pub struct Meeting {
 fn read_zones(blocks: &[frame::Block]) -> TzResolver {
     let mut zones = TzResolver::default();
     for b in blocks.iter().filter(|b| b.kind == Kind::Timezone) {
-        if let Some(c) = read_components(&b.text)
-            .ok()
-            .and_then(|v| v.into_iter().next())
-        {
+        if let Some(c) = event::parse_component(&b.text).ok().flatten() {
             let get = |name: &str| {
                 c.properties
                     .iter()
@@ -139,43 +137,30 @@ fn read_zones(blocks: &[frame::Block]) -> TzResolver {
 }
 
 /// Reads an iCalendar file and returns the meetings starting inside the
-/// window (sorted by start, then UID) and the rejected events.
+/// window (sorted by start, then UID) and the rejected events (sorted by line).
+/// The whole file is in memory here; [`plan_ics`] and [`cut_ics`] stream one.
 ///
 /// Invalid UTF-8 is replaced (lossy); nothing in the input can make it
 /// panic.
 pub fn read_ics(bytes: &[u8], options: &IcsOptions) -> (Vec<Meeting>, Vec<Reject>) {
-    let text = String::from_utf8_lossy(bytes);
-    let (blocks, mut rejects) = frame::blocks(&text);
-    let zones = read_zones(&blocks);
-    let mut order: Vec<String> = Vec::new();
-    let mut by_uid: HashMap<String, Series> = HashMap::new();
-    for b in blocks.iter().filter(|b| b.kind == Kind::Event) {
-        match event::parse_event(&b.text, b.line, &zones) {
-            Ok(e) => {
-                let series = by_uid.entry(e.uid.clone()).or_insert_with(|| {
-                    order.push(e.uid.clone());
-                    Series::default()
-                });
-                if e.recurrence_id.is_some() {
-                    series.overrides.push(e);
-                } else {
-                    series.masters.push(e);
-                }
-            }
-            Err(r) => rejects.push(r),
-        }
-    }
-    let window = Window {
-        start: options.window_start,
-        end: options.window_end,
-        max: options.max_occurrences,
-    };
+    let plan = plan_ics(bytes);
     let mut meetings = Vec::new();
-    for uid in &order {
-        if let Some(series) = by_uid.get(uid) {
-            series.meetings(window, &mut meetings, &mut rejects);
-        }
-    }
+    let mut rejects = Vec::new();
+    let mut found = Vec::new();
+    let Ok(()) = cut_ics::<_, std::convert::Infallible>(
+        bytes,
+        &plan,
+        options,
+        usize::MAX,
+        &mut |chunk| {
+            let (m, r) = parse_chunk(&chunk);
+            meetings.extend(m);
+            found.extend(r);
+            Ok(())
+        },
+        &mut rejects,
+    );
+    rejects.append(&mut found);
     meetings.sort_by(|a, b| (a.start, &a.uid).cmp(&(b.start, &b.uid)));
     rejects.sort_by_key(|r| r.line);
     (meetings, rejects)

@@ -4,10 +4,11 @@
 //! attendees of a meeting) are list columns: a participant mapped from one is repeated
 //! once per element.
 //!
-//! mbox, Segment and Stripe files stream (memory holds a few batches; a Stripe source also
-//! holds its charges' customers and its refunds, which take their customer from their
-//! charge once every file is read); an iCalendar file is parsed whole when the source is
-//! opened (recurrences need the whole series).
+//! Every connector's files stream: memory holds a few batches, plus what must be seen whole.
+//! An iCalendar file is read twice, first for its time zones and the number of events of
+//! each series (a recurring meeting's changed instances may lie anywhere in the file, and
+//! the series is expanded once it is whole); a Stripe source holds its charges' customers
+//! and its refunds, which take their customer from their charge once every file is read.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -97,51 +98,15 @@ pub struct ConnectorFile {
     kind: SourceKind,
     path: PathBuf,
     options: ConnectorOptions,
-    /// `ics`: the meetings, parsed when opened.
-    parsed: Parsed,
-    /// Records rejected when the file was opened (`ics`).
-    pub rejects: Vec<RowReject>,
 }
 
-#[derive(Debug)]
-enum Parsed {
-    Streamed,
-    Meetings(Vec<ics::Meeting>),
-}
-
-/// Opens one file of a connector source; `ics` files are parsed now.
-pub fn open_connector(
-    source: &str,
-    kind: SourceKind,
-    path: &Path,
-    options: &ConnectorOptions,
-) -> Result<ConnectorFile, IngestError> {
-    let read = || {
-        std::fs::read(path).map_err(|error| IngestError::Io {
-            source_name: source.to_string(),
-            path: path.to_path_buf(),
-            error,
-        })
-    };
-    let (parsed, rejects) = match kind {
-        SourceKind::Ics => {
-            let opts = ics::IcsOptions {
-                window_start: options.window.0,
-                window_end: options.window.1,
-                ..ics::IcsOptions::default()
-            };
-            let (meetings, rejects) = ics::read_ics(&read()?, &opts);
-            (Parsed::Meetings(meetings), rejects)
-        }
-        _ => (Parsed::Streamed, Vec::new()),
-    };
-    Ok(ConnectorFile {
+/// Opens one file of a connector source (nothing is read until it streams).
+pub fn open_connector(kind: SourceKind, path: &Path, options: &ConnectorOptions) -> ConnectorFile {
+    ConnectorFile {
         kind,
         path: path.to_path_buf(),
         options: options.clone(),
-        parsed,
-        rejects: rejects.into_iter().map(reject).collect(),
-    })
+    }
 }
 
 /// What a Stripe source's chunks share while worker threads parse them: its charges'
@@ -410,7 +375,7 @@ impl ConnectorFile {
 
     /// Streams the file's records as rows in batches of at most `batch_rows`; messages
     /// found malformed while streaming (mbox) go to `rejects`. A file that
-    /// [`ConnectorFile::cuts_into_chunks`] (Segment, Stripe) is read with
+    /// [`ConnectorFile::cuts_into_chunks`] (iCalendar, Segment, Stripe) is read with
     /// [`ConnectorFile::cut`].
     pub fn stream(
         &self,
@@ -426,53 +391,44 @@ impl ConnectorFile {
             }
             Ok(())
         };
-        match (&self.parsed, self.kind) {
-            (Parsed::Meetings(meetings), _) => {
-                for m in meetings {
-                    batch.push(m.line, meeting_values(m));
-                    emit(&mut batch, false)?;
-                }
-            }
-            (Parsed::Streamed, SourceKind::Mbox) => {
-                let file = self.open(source)?;
-                let options = mbox::MboxOptions {
-                    keep_body: self.options.keep_body,
-                    ..mbox::MboxOptions::default()
-                };
-                // Messages parse on every core (framing stays on one): parsing is most
-                // of an mbox's cost.
-                let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-                mbox::read_parallel(
-                    BufReader::with_capacity(1 << 20, file),
-                    &options,
-                    threads,
-                    &mut |item| {
-                        match item {
-                            Ok(m) => {
-                                let line = m.line;
-                                batch.push(line, mail_values(m, &self.options.own_domains));
-                                emit(&mut batch, false)?;
-                            }
-                            Err(r) => rejects.push(reject(r)),
+        // Only mbox files stream here: the others are cut and parsed by run instead (`cut`,
+        // `parse_chunk`).
+        if self.kind == SourceKind::Mbox {
+            let file = self.open(source)?;
+            let options = mbox::MboxOptions {
+                keep_body: self.options.keep_body,
+                ..mbox::MboxOptions::default()
+            };
+            // Messages parse on every core (framing stays on one): parsing is most
+            // of an mbox's cost.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+            mbox::read_parallel(
+                BufReader::with_capacity(1 << 20, file),
+                &options,
+                threads,
+                &mut |item| {
+                    match item {
+                        Ok(m) => {
+                            let line = m.line;
+                            batch.push(line, mail_values(m, &self.options.own_domains));
+                            emit(&mut batch, false)?;
                         }
-                        Ok(())
-                    },
-                )?;
-            }
-            // Segment and Stripe files are cut and parsed by run instead (`cut`,
-            // `parse_chunk`).
-            (Parsed::Streamed, _) => {}
+                        Err(r) => rejects.push(reject(r)),
+                    }
+                    Ok(())
+                },
+            )?;
         }
         emit(&mut batch, true)
     }
 
     /// Whether the file is read as [`ConnectorChunk`]s that worker threads parse
     /// ([`ConnectorFile::cut`], [`parse_chunk`]) instead of by [`ConnectorFile::stream`]:
-    /// Segment and Stripe files.
+    /// iCalendar, Segment and Stripe files.
     pub fn cuts_into_chunks(&self) -> bool {
         matches!(
-            (&self.parsed, self.kind),
-            (Parsed::Streamed, SourceKind::Segment | SourceKind::Stripe)
+            self.kind,
+            SourceKind::Ics | SourceKind::Segment | SourceKind::Stripe
         )
     }
 
@@ -483,7 +439,7 @@ impl ConnectorFile {
     pub fn rows_estimate(&self) -> Option<u64> {
         use std::io::Read;
         const SAMPLE: u64 = 1 << 20;
-        if !self.cuts_into_chunks() {
+        if !matches!(self.kind, SourceKind::Segment | SourceKind::Stripe) {
             return None;
         }
         let mut file = std::fs::File::open(&self.path).ok()?;
@@ -500,10 +456,12 @@ impl ConnectorFile {
     }
 
     /// Cuts a Segment or Stripe file into runs of at most `batch_rows` calls or objects,
-    /// without parsing them: parsing is most of the file's cost, and runs parse on any
-    /// thread. A read error ends the file with a reject on the line it stopped at, as
-    /// [`segment::read_segment`] does; a Stripe file's broken structure is rejected as
-    /// [`stripe::cut_stripe`] says.
+    /// and an iCalendar file into runs of whole series of about a quarter as many events
+    /// (a recurring event gives several rows), without parsing them: parsing is most of
+    /// the file's cost, and runs parse on any thread. A read error ends the file with a
+    /// reject on the line it stopped at, as [`segment::read_segment`] does; a Stripe
+    /// file's broken structure is rejected as [`stripe::cut_stripe`] says, a calendar's
+    /// unterminated blocks as [`ics::cut_ics`] says.
     pub fn cut(
         &self,
         source: &str,
@@ -511,6 +469,29 @@ impl ConnectorFile {
         visit: &mut dyn FnMut(ConnectorChunk) -> Result<(), IngestError>,
         rejects: &mut Vec<RowReject>,
     ) -> Result<(), IngestError> {
+        if self.kind == SourceKind::Ics {
+            let opts = ics::IcsOptions {
+                window_start: self.options.window.0,
+                window_end: self.options.window.1,
+                ..ics::IcsOptions::default()
+            };
+            let reader = || {
+                self.open(source)
+                    .map(|f| BufReader::with_capacity(1 << 20, f))
+            };
+            let plan = ics::plan_ics(reader()?);
+            let mut found = Vec::new();
+            let cut = ics::cut_ics(
+                reader()?,
+                &plan,
+                &opts,
+                (batch_rows / 4).max(1),
+                &mut |chunk| visit(ConnectorChunk::Ics(chunk)),
+                &mut found,
+            );
+            rejects.extend(found.into_iter().map(reject));
+            return cut;
+        }
         if self.kind == SourceKind::Stripe {
             let mut found = Vec::new();
             let cut = stripe::cut_stripe(
@@ -600,6 +581,8 @@ pub enum ConnectorChunk {
     Segment(SegmentChunk),
     /// Whole objects of a Stripe file.
     Stripe(stripe::StripeChunk),
+    /// Whole series of an iCalendar file.
+    Ics(ics::IcsChunk),
 }
 
 /// A run of whole lines of a Segment file, as [`ConnectorFile::cut`] hands it on.
@@ -624,6 +607,15 @@ pub fn parse_chunk(
 ) -> Option<RawRows> {
     match chunk {
         ConnectorChunk::Segment(chunk) => parse_segment(chunk, rejects),
+        ConnectorChunk::Ics(chunk) => {
+            let (meetings, found) = ics::parse_chunk(chunk);
+            rejects.extend(found.into_iter().map(reject));
+            let mut batch = Batch::new(SourceKind::Ics);
+            for m in &meetings {
+                batch.push(m.line, meeting_values(m));
+            }
+            (batch.len() > 0).then(|| batch.finish(SourceKind::Ics))
+        }
         ConnectorChunk::Stripe(chunk) => {
             let (records, found) = stripe::parse_chunk(chunk);
             rejects.extend(found.into_iter().map(reject));
@@ -826,7 +818,7 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::arrow::array::{Array, AsArray, StringArray};
 
     #[test]
     fn own_domains_match_subdomains_only() {
@@ -924,7 +916,7 @@ mod tests {
         let path = dir.path().join("calls.ndjson");
         std::fs::write(&path, text).unwrap();
         let options = plain_options();
-        let file = open_connector("calls", SourceKind::Segment, &path, &options).unwrap();
+        let file = open_connector(SourceKind::Segment, &path, &options);
         assert!(file.cuts_into_chunks());
         for run in [1, 2, 3, 100] {
             let mut chunks = Vec::new();
@@ -954,6 +946,60 @@ mod tests {
         assert_eq!(file.rows_estimate(), Some(5));
     }
 
+    /// A calendar cut into runs of any size, with a series' moved instance at the end of the
+    /// file and a broken event, gives the rows and the reject of the whole file: the series
+    /// waits for its last event, and each run parses on its own.
+    #[test]
+    fn calendar_runs_hold_whole_series() {
+        let text = "BEGIN:VCALENDAR\r\n\
+            BEGIN:VEVENT\r\nUID:w\r\nDTSTART:20240304T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n\
+            ATTENDEE;PARTSTAT=ACCEPTED:mailto:ann@client.example\r\nEND:VEVENT\r\n\
+            BEGIN:VEVENT\r\nUID:single\r\nDTSTART:20240305T100000Z\r\nEND:VEVENT\r\n\
+            BEGIN:VEVENT\r\nUID:broken\r\nSUMMARY:no start\r\nEND:VEVENT\r\n\
+            BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID:20240311T100000Z\r\nDTSTART:20240311T150000Z\r\nEND:VEVENT\r\n\
+            END:VCALENDAR\r\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calendar.ics");
+        std::fs::write(&path, text).unwrap();
+        let mut options = plain_options();
+        options.window = (i64::MIN, i64::MAX);
+        let file = open_connector(SourceKind::Ics, &path, &options);
+        assert!(file.cuts_into_chunks());
+        for batch_rows in [1, 4, 8, 8192] {
+            let mut chunks = Vec::new();
+            let mut rejects = Vec::new();
+            file.cut(
+                "calendar",
+                batch_rows,
+                &mut |c| {
+                    chunks.push(c);
+                    Ok(())
+                },
+                &mut rejects,
+            )
+            .unwrap();
+            let mut keys = Vec::new();
+            for c in &chunks {
+                if let Some(rows) = parse_chunk(c, 0, &SourceLinks::default(), &mut rejects) {
+                    let col = rows.columns[0].as_string::<i32>();
+                    keys.extend(col.iter().flatten().map(str::to_owned));
+                }
+            }
+            assert_eq!(
+                keys,
+                [
+                    "single/2024-03-05T10:00:00Z",
+                    "w/2024-03-04T10:00:00Z",
+                    "w/2024-03-11T15:00:00Z",
+                    "w/2024-03-18T10:00:00Z",
+                ],
+                "runs of {batch_rows} rows"
+            );
+            let bad: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+            assert_eq!(bad, vec![12], "runs of {batch_rows} rows");
+        }
+    }
+
     /// Options that change nothing in a Segment file's reading.
     fn plain_options() -> ConnectorOptions {
         ConnectorOptions {
@@ -980,14 +1026,14 @@ mod tests {
         assert!(text.len() > 2 << 20, "larger than the sample");
         std::fs::write(&path, text).unwrap();
         let options = plain_options();
-        let file = open_connector("calls", SourceKind::Segment, &path, &options).unwrap();
+        let file = open_connector(SourceKind::Segment, &path, &options);
         let estimate = file.rows_estimate().unwrap();
         assert!(
             (calls..=calls * 11 / 10 + 1).contains(&estimate),
             "{estimate} for {calls} calls"
         );
         // The same lines read as an mbox file (streamed, not cut into runs): no estimate.
-        let mail = open_connector("mail", SourceKind::Mbox, &path, &options).unwrap();
+        let mail = open_connector(SourceKind::Mbox, &path, &options);
         assert_eq!(mail.rows_estimate(), None);
     }
 

@@ -182,7 +182,7 @@ pub struct SourceReader {
     pub files: Vec<PathBuf>,
     /// The files that have columns, with their paths relative to the project.
     scans: Vec<(String, PathBuf, FileScan)>,
-    /// Records rejected while streaming (mbox, Segment and Stripe records are parsed only
+    /// Records rejected while streaming (connector records are parsed only
     /// then).
     streamed_rejects: Mutex<Vec<FileReject>>,
     /// What a Stripe source's runs share while they are parsed: see
@@ -203,7 +203,8 @@ enum Pending {
         file: usize,
         run: csv::CsvRun,
     },
-    /// Whole lines of the Segment file, or whole objects of the Stripe file, `scans[file]`.
+    /// A run of whole records of the connector file `scans[file]` (Segment lines, Stripe
+    /// objects, iCalendar series).
     Chunk {
         file: usize,
         chunk: connectors::ConnectorChunk,
@@ -281,9 +282,8 @@ pub fn open_source_with(
             | SourceKind::Ics
             | SourceKind::Stripe
             | SourceKind::Segment) => {
-                let mut f = connectors::open_connector(&name, kind, file, &options)?;
-                let r = std::mem::take(&mut f.rejects);
-                (FileScan::Connector(f), r)
+                let f = connectors::open_connector(kind, file, &options);
+                (FileScan::Connector(f), Vec::new())
             }
         };
         let rel = relative(&project.root, file);
@@ -361,7 +361,7 @@ impl SourceReader {
 
     /// Streams every file as [`Piece`]s of at most `batch_rows` rows, in order, without
     /// doing the work [`SourceReader::finish_piece`] can do on another thread: a caller
-    /// that reads on one thread and finishes pieces on several parses CSV and Segment
+    /// that reads on one thread and finishes pieces on several parses CSV and connector
     /// files on every core. [`SourceReader::for_each_batch`] does both on the calling
     /// thread. CSV files come as runs of whole records when `batch_rows` holds a run
     /// ([`BATCH_ROWS`] does), else parsed into batches here.
