@@ -2,8 +2,10 @@
 """Connector throughput: `plexus build` of a project with one source of each kind.
 
 Issue figures: mbox >= 200 MB/s, Segment NDJSON >= 1M events/s, CSV >= 2M rows/s per build
-on 2 cores, with memory flat in the input size. Stripe (no figure in the issue) is measured
-the same way: a list object of invoices, charges and refunds.
+on 2 cores, with memory flat in the input size. Stripe and iCalendar (no figure in the
+issue) are measured the same way: a list object of invoices, charges and refunds, and a
+calendar of single calls and weekly series (some with an EXDATE, some with a moved instance
+written at the end of the file, as exports that append changes do).
 
 For each kind the script writes a file at two sizes (the full size and a quarter of it),
 builds a one-source project, and prints the rows, the seconds of the `load sources` stage
@@ -13,13 +15,16 @@ for both sizes. Each kind's files name the same people at both sizes (the quarte
 already holds every one of them), so the identity graph is the same and only the number of
 rows grows: flat memory means the two peaks are close.
 
-Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR]
+Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR] [--kinds K,...]
   --plexus  the binary (default: $CARGO_TARGET_DIR/release/plexus)
   --scale   multiply every size (default 1.0: 300 MB of mail, 1M Segment calls, 2M CSV rows,
-            300,000 Stripe objects)
+            300,000 Stripe objects, 200,000 calendar events)
+  --keep    write the projects here and keep them (a second run reuses their files)
+  --kinds   only these kinds (comma-separated: mbox, segment, stripe, ics, csv)
 """
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -65,6 +70,7 @@ PEOPLE = 50_000
 MAIL_PEOPLE = 10_000
 SEGMENT_USERS = 10_000
 STRIPE_CUSTOMERS = 10_000
+ICS_PEOPLE = 10_000
 
 PARAGRAPH = (
     "Hello team, thanks for the quick answer yesterday. We looked at the export again and "
@@ -162,6 +168,57 @@ def write_stripe(path, objects):
         f.write("]}\n")
 
 
+def write_ics(path, events):
+    """A Google Calendar export: the team's zone, then per event a call with one customer
+    (UTC), every fifth a weekly series of six in the team's zone (every third series skips
+    a week with EXDATE), and for every tenth series a moved instance at the end of the file."""
+    moved = []
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("BEGIN:VCALENDAR\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n"
+                "VERSION:2.0\r\nX-WR-CALNAME:Acme team\r\n"
+                "BEGIN:VTIMEZONE\r\nTZID:America/Los_Angeles\r\nX-LIC-LOCATION:America/Los_Angeles\r\n"
+                "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:-0800\r\nTZOFFSETTO:-0700\r\nTZNAME:PDT\r\n"
+                "DTSTART:19700308T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\r\nEND:DAYLIGHT\r\n"
+                "BEGIN:STANDARD\r\nTZOFFSETFROM:-0700\r\nTZOFFSETTO:-0800\r\nTZNAME:PST\r\n"
+                "DTSTART:19701101T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\r\nEND:STANDARD\r\n"
+                "END:VTIMEZONE\r\n")
+        for i in range(events):
+            c = i % ICS_PEOPLE
+            day = 1 + i % 28
+            month = 1 + (i // 28) % 12
+            uid = f"{i:08x}a1b2c3d4e5f6@google.com"
+            head = (f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\n"
+                    f"ORGANIZER;CN=Ann Example:mailto:ann@acme.example.org\r\n"
+                    f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;CN=Customer {c}:\r\n"
+                    f" mailto:customer{c}@client{c % 3000}.example.org\r\n"
+                    f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;CN=Ann Example:\r\n"
+                    f" mailto:ann@acme.example.org\r\n"
+                    f"DESCRIPTION:Agenda: the plan change and the March invoice\\, then questions.\r\n"
+                    f"LOCATION:https://meet.google.com/abc-defg-hij\r\nSTATUS:CONFIRMED\r\n")
+            if i % 5 == 0:
+                f.write(head + f"SUMMARY:Onboarding check-in {c}\r\n"
+                        f"DTSTART;TZID=America/Los_Angeles:2024{month:02d}{day:02d}T100000\r\n"
+                        f"DTEND;TZID=America/Los_Angeles:2024{month:02d}{day:02d}T103000\r\n"
+                        f"RRULE:FREQ=WEEKLY;COUNT=6\r\n")
+                later = datetime.date(2024, month, day) + datetime.timedelta(days=14)
+                if i % 15 == 0:
+                    f.write(f"EXDATE;TZID=America/Los_Angeles:{later:%Y%m%d}T100000\r\n")
+                f.write("END:VEVENT\r\n")
+                if i % 50 == 0:
+                    moved.append((uid, later + datetime.timedelta(days=7)))
+            else:
+                f.write(head + f"SUMMARY:Demo call with customer {c}\r\n"
+                        f"DTSTART:2024{month:02d}{day:02d}T{i % 24:02d}0000Z\r\n"
+                        f"DTEND:2024{month:02d}{day:02d}T{i % 24:02d}3000Z\r\nEND:VEVENT\r\n")
+        for uid, on in moved:
+            f.write(f"BEGIN:VEVENT\r\nUID:{uid}\r\n"
+                    f"RECURRENCE-ID;TZID=America/Los_Angeles:{on:%Y%m%d}T100000\r\n"
+                    f"DTSTART;TZID=America/Los_Angeles:{on:%Y%m%d}T150000\r\n"
+                    f"DTEND;TZID=America/Los_Angeles:{on:%Y%m%d}T153000\r\n"
+                    f"SUMMARY:Onboarding check-in (moved)\r\nEND:VEVENT\r\n")
+        f.write("END:VCALENDAR\r\n")
+
+
 def write_csv(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         f.write("id,email,name,amount,created_at\n")
@@ -188,6 +245,12 @@ PROJECTS = {
     type: stripe
     path: data/billing.json
 """),
+    "ics": ("calendar.ics", """
+  - name: calendar
+    type: ics
+    path: data/calendar.ics
+    window: { from: "2020-01-01", to: "2030-01-01" }
+"""),
     "csv": ("orders.csv", """
   - name: orders
     type: csv
@@ -208,15 +271,22 @@ def main():
     ap.add_argument("--plexus", default=os.path.join(target, "release", "plexus"))
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--keep")
+    ap.add_argument("--kinds", help="comma-separated kinds to run (default: all)")
     a = ap.parse_args()
     base = a.keep or tempfile.mkdtemp(prefix="plexus-connectors-bench-")
     sizes = {"mbox": 300e6 * a.scale, "segment": int(1e6 * a.scale), "csv": int(2e6 * a.scale),
-             "stripe": int(3e5 * a.scale)}
+             "stripe": int(3e5 * a.scale), "ics": int(2e5 * a.scale)}
     warn_if_busy()
     print(f"# connectors, {os.cpu_count()} cores, {a.plexus}")
     print(f"{'kind':<8} {'size':>6} {'input':>10} {'rows':>10} {'load s':>8} {'build s':>8} "
           f"{'throughput':>16} {'peak RSS':>10}")
+    kinds = a.kinds.split(",") if a.kinds else list(PROJECTS)
+    unknown = [k for k in kinds if k not in PROJECTS]
+    if unknown:
+        sys.exit(f"unknown kind {', '.join(unknown)}: choose from {', '.join(PROJECTS)}")
     for kind, (file, source) in PROJECTS.items():
+        if kind not in kinds:
+            continue
         for part in (0.25, 1.0):
             root = os.path.join(base, f"{kind}-{part}")
             os.makedirs(os.path.join(root, "data"), exist_ok=True)
@@ -228,6 +298,8 @@ def main():
                     write_segment(path, int(sizes["segment"] * part))
                 elif kind == "stripe":
                     write_stripe(path, int(sizes["stripe"] * part))
+                elif kind == "ics":
+                    write_ics(path, int(sizes["ics"] * part))
                 else:
                     write_csv(path, int(sizes["csv"] * part))
             with open(os.path.join(root, "plexus.yml"), "w") as f:
@@ -235,7 +307,7 @@ def main():
                         f"own_domains: [acme.example.org]\nsources:{source}")
             rows, load, total, rss = build(a.plexus, root)
             mb = os.path.getsize(path) / 1e6
-            if kind in ("mbox", "stripe"):
+            if kind in ("mbox", "stripe", "ics"):
                 speed = f"{mb / load:,.0f} MB/s"
             else:
                 speed = f"{rows / load / 1e6:,.2f} M rows/s"
