@@ -35,6 +35,7 @@ use plexus_semantic::rollup::{ROLLUPS_TABLE, build_rollups, rollups_batch, rollu
 use plexus_semantic::{Bound, Catalog};
 use plexus_warehouse::{Staging, WarehouseError};
 
+pub mod memory;
 mod previous;
 mod sink;
 mod stream;
@@ -184,6 +185,20 @@ pub struct BuildReport {
     pub groups: u64,
     /// Identifiers rejected by normalisation.
     pub rejected_identifiers: u64,
+    /// How the timeline read the events' wide columns.
+    pub timeline: TimelineReport,
+}
+
+/// How the timeline read the events' wide columns (keys, titles, properties) within its
+/// memory budget.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TimelineReport {
+    /// Passes over `events.parquet` (1: every event's wide columns at once).
+    pub passes: usize,
+    /// The most the wide columns of one pass took, in bytes.
+    pub pass_bytes: u64,
+    /// The budget, in bytes (`--event-memory`).
+    pub event_memory: u64,
 }
 
 struct Clock {
@@ -382,6 +397,10 @@ fn cursors_batch(cursors: &[plexus_ingest::CursorState]) -> RecordBatch {
 pub struct BuildOptions {
     /// Read incremental sources whole again, ignoring their cursors (`--full-refresh`).
     pub full_refresh: bool,
+    /// Bytes the timeline's wide event columns may take (`--event-memory`); `None`: the
+    /// default, [`memory::default_event_memory`] (a quarter of the machine's memory). Less
+    /// memory, more passes over `events.parquet`.
+    pub event_memory: Option<usize>,
 }
 
 /// Builds the project's warehouse: every stage, then an atomic swap. On any error the
@@ -538,7 +557,15 @@ pub async fn build_with(
     drop(redirects);
 
     observer.stage("build timeline", None);
-    let summary = write_timeline(&staging, &project.config)?;
+    let event_memory = options
+        .event_memory
+        .unwrap_or_else(memory::default_event_memory);
+    let summary = write_timeline(&staging, &project.config, event_memory)?;
+    let timeline = TimelineReport {
+        passes: summary.passes,
+        pass_bytes: summary.pass_bytes as u64,
+        event_memory: event_memory as u64,
+    };
     register_parquet(&ctx, "timeline", &staging.table_path("timeline")).await?;
     reports.push(TableReport {
         name: "timeline".to_string(),
@@ -633,6 +660,7 @@ pub async fn build_with(
         persons,
         groups,
         rejected_identifiers,
+        timeline,
     })
 }
 
@@ -736,6 +764,7 @@ async fn build_profiles(
 fn write_timeline(
     staging: &Staging,
     config: &plexus_config::ProjectConfig,
+    event_memory: usize,
 ) -> Result<profiles::timeline::TimelineSummary, BuildError> {
     use profiles::facts::FactRule;
     use profiles::timeline::{TIMELINE_EMIT_ROWS, TimelineInputs, build_timeline, timeline_schema};
@@ -757,10 +786,16 @@ fn write_timeline(
     let (send, receive) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
-            build_timeline(inputs, rules, TIMELINE_EMIT_ROWS, &mut |batch| {
-                send.send(batch)
-                    .map_err(|_| "the timeline writer stopped".to_string())
-            })
+            build_timeline(
+                inputs,
+                rules,
+                TIMELINE_EMIT_ROWS,
+                event_memory,
+                &mut |batch| {
+                    send.send(batch)
+                        .map_err(|_| "the timeline writer stopped".to_string())
+                },
+            )
         });
         let written = (|| -> Result<u64, BuildError> {
             let mut writer = staging.lookup_table_writer(

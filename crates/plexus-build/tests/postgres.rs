@@ -253,7 +253,10 @@ fn a_table_loads_typed_and_incrementally() {
         .contains("team")
     );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let options = plexus_build::BuildOptions { full_refresh: true };
+    let options = plexus_build::BuildOptions {
+        full_refresh: true,
+        ..Default::default()
+    };
     rt.block_on(plexus_build::build_with(
         &project,
         options,

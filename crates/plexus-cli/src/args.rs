@@ -70,7 +70,7 @@ pub enum Command {
     /// Build the warehouse: read and map sources, resolve identities, write the tables and
     /// models, then swap the new warehouse in atomically.
     #[command(
-        after_help = "Examples:\n  plexus build\n  plexus build --project examples/jaffle_gaggle --json\n  plexus build --full-refresh      # read incremental sources whole again"
+        after_help = "Examples:\n  plexus build\n  plexus build --project examples/jaffle_gaggle --json\n  plexus build --full-refresh      # read incremental sources whole again\n  plexus build --event-memory 512MiB   # a smaller machine: more passes, less memory"
     )]
     Build {
         /// Print the build report as JSON instead of tables.
@@ -80,6 +80,13 @@ pub enum Command {
         /// build stopped: after rows changed without moving their cursor column.
         #[arg(long)]
         full_refresh: bool,
+        /// Memory the timeline may give the events' wide columns (source keys, titles,
+        /// properties), such as `512MiB` or `4GiB` (at least 64MiB). Past it, the timeline
+        /// reads them in several passes over `events.parquet`, each holding only the events
+        /// it needs: less memory, more time. The build report says how many passes.
+        /// [default: a quarter of the machine's memory]
+        #[arg(long, value_name = "SIZE", value_parser = parse_event_memory)]
+        event_memory: Option<u64>,
     },
     /// Run a SQL query (DataFusion SQL) over the warehouse.
     #[command(after_help = "\
@@ -299,4 +306,18 @@ pub struct RuleArgs {
     /// Why (kept in the file's third column).
     #[arg(long, short)]
     pub comment: Option<String>,
+}
+
+/// Parses `--event-memory`: a size such as `512MiB`, `4GiB` or `2000000000`.
+fn parse_event_memory(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{text}` is not a size ({e}); write it like `512MiB` or `4GiB`"))?;
+    if size.as_u64() < plexus_build::memory::MIN_EVENT_MEMORY as u64 {
+        return Err(format!(
+            "`{text}` is less than 64MiB, the least the timeline works with; give it 64MiB or more"
+        ));
+    }
+    Ok(size.as_u64())
 }

@@ -83,10 +83,15 @@ async fn run(cli: Cli) -> miette::Result<ExitCode> {
     match &cli.command {
         Command::Init { dir } => init(g, dir),
         Command::Check { json } => check(g, *json).await,
-        Command::Build { json, full_refresh } => {
+        Command::Build {
+            json,
+            full_refresh,
+            event_memory,
+        } => {
             let project = load(g)?;
             let options = plexus_build::BuildOptions {
                 full_refresh: *full_refresh,
+                event_memory: event_memory.map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
             };
             build(g, &project, *json, options).await
         }
@@ -312,6 +317,14 @@ fn render_build(r: &BuildReport) -> String {
         r.groups,
         r.warehouse.display()
     ));
+    if r.timeline.passes > 1 {
+        out.push_str(&format!(
+            "{} the timeline read the events' wide columns in {} passes to stay within {} (--event-memory); more memory, fewer passes\n",
+            style("note:").yellow().bold(),
+            r.timeline.passes,
+            bytesize::ByteSize(r.timeline.event_memory).display().iec(),
+        ));
+    }
     if rejected > 0 || r.rejected_identifiers > 0 {
         let here = std::env::current_dir().ok();
         let flag = match r.warehouse.parent() {

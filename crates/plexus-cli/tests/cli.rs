@@ -94,6 +94,44 @@ fn init_check_build_query_export() {
     assert!(err.contains("did you mean `persons`"), "{err}");
 }
 
+/// `--event-memory` takes a size of 64MiB or more; anything else is refused before any
+/// work, saying how to write it. The report says what the timeline did with it.
+#[test]
+fn event_memory_is_a_size_and_the_report_says_how_it_was_used() {
+    let dir = scaffold();
+    let p = dir.path();
+    for (value, says) in [
+        ("lots", "is not a size"),
+        ("12 parsecs", "write it like `512MiB`"),
+        ("1MiB", "less than 64MiB"),
+    ] {
+        let out = plexus()
+            .args(["build", "--event-memory", value, "--project"])
+            .arg(p)
+            .output()
+            .unwrap();
+        // A usage error: clap's exit code.
+        assert_eq!(out.status.code(), Some(2), "{value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{value}: {err}");
+        assert!(!p.join("warehouse").exists(), "{value}: nothing is built");
+    }
+    let report = json_of(
+        plexus()
+            .args(["build", "--json", "--event-memory", "64MiB", "--project"])
+            .arg(p),
+    );
+    assert_eq!(report["timeline"]["event_memory"], 64 << 20, "{report:#}");
+    assert_eq!(report["timeline"]["passes"], 1, "a handful of events fit");
+    // By default, a quarter of the machine's memory.
+    let report = json_of(plexus().args(["build", "--json", "--project"]).arg(p));
+    assert_eq!(
+        report["timeline"]["event_memory"],
+        plexus_build::memory::default_event_memory() as u64,
+        "{report:#}"
+    );
+}
+
 #[test]
 fn project_is_found_from_a_subfolder() {
     let dir = scaffold();

@@ -11,7 +11,10 @@
 //! a narrow index is sorted — 8 bytes per row, `(event, role)` per entity — and each
 //! output batch gathers the event columns it needs, so memory grows with the number of
 //! events, not with the number of timeline rows, and each event's columns are copied once
-//! per row, straight into the batch that is written.
+//! per row, straight into the batch that is written. Only the narrow columns are held for
+//! every event; the wide ones (keys, titles, properties: most of an event's bytes) are
+//! held within a memory budget, in as many passes over `events.parquet` as it takes (see
+//! [`build_timeline`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,7 @@ use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use foldhash::HashMap;
 
-use super::event_store::Events;
+use super::event_store::{Events, ReadPlan, Selection};
 use super::facts::{EntityFacts, EventFacts, FactRule};
 use crate::entities::schema;
 
@@ -81,7 +84,7 @@ pub fn timeline_schema() -> SchemaRef {
     let events = schema::events();
     let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
     let mut fields = vec![text("entity_id", false), text("entity_type", false)];
-    for name in EVENT_COLUMNS {
+    for (name, _) in EVENT_COLUMNS {
         let field = events
             .field_with_name(name)
             .expect("timeline columns are events columns");
@@ -92,24 +95,54 @@ pub fn timeline_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Positions in [`EVENT_COLUMNS`] of the columns the pass reads itself.
-const EVENT_ID: usize = 1;
-const SOURCE: usize = 2;
-const NAME: usize = 4;
-const VALUE: usize = 6;
-
-/// The event columns each timeline row repeats, in the table's order.
-const EVENT_COLUMNS: [&str; 9] = [
+/// The event columns held for every event all through the build (the spine): the
+/// timestamp and id (the rows' order), source, name and value (the facts), and currency
+/// (short, and nearly always repeated).
+const SPINE_COLUMNS: [&str; 6] = [
     "timestamp",
     "event_id",
     "source",
-    "source_key",
     "name",
-    "title",
     "value",
     "currency",
-    "properties",
 ];
+
+/// Positions in [`SPINE_COLUMNS`] of the columns the pass reads itself.
+const EVENT_ID: usize = 1;
+const SOURCE: usize = 2;
+const NAME: usize = 3;
+const VALUE: usize = 4;
+
+/// The wide event columns: read in passes, each holding only the events its rows need,
+/// so that their memory is bounded by the budget rather than by the number of events.
+const WIDE_COLUMNS: [&str; 3] = ["source_key", "title", "properties"];
+
+/// Where a timeline column of the event comes from.
+#[derive(Clone, Copy)]
+enum Place {
+    /// Column `n` of [`SPINE_COLUMNS`].
+    Spine(usize),
+    /// Column `n` of [`WIDE_COLUMNS`].
+    Wide(usize),
+}
+
+/// The event columns each timeline row repeats, in the table's order, and where each is
+/// held.
+const EVENT_COLUMNS: [(&str, Place); 9] = [
+    ("timestamp", Place::Spine(0)),
+    ("event_id", Place::Spine(1)),
+    ("source", Place::Spine(2)),
+    ("source_key", Place::Wide(0)),
+    ("name", Place::Spine(3)),
+    ("title", Place::Wide(1)),
+    ("value", Place::Spine(4)),
+    ("currency", Place::Spine(5)),
+    ("properties", Place::Wide(2)),
+];
+
+/// The memory the wide event columns may take (see [`build_timeline`]) where the build
+/// cannot tell how much memory the machine has.
+pub const DEFAULT_EVENT_MEMORY: usize = 2 << 30;
 
 /// What the timeline pass leaves besides the table: its row count and every entity's facts.
 pub struct TimelineSummary {
@@ -119,6 +152,10 @@ pub struct TimelineSummary {
     pub facts: EntityFacts,
     /// `timeline_sources`: each entity's events per source.
     pub sources: RecordBatch,
+    /// Passes over the wide event columns (1 when they fit the memory budget at once).
+    pub passes: usize,
+    /// The most memory the wide event columns of one pass took, in bytes.
+    pub pass_bytes: usize,
     lookup: HashMap<String, u32>,
 }
 
@@ -184,13 +221,29 @@ impl TimelineSummary {
 
 /// Builds the timeline and hands it to `emit` in batches of at most `batch_rows` rows, in
 /// the table's order, aggregating the facts of `rules` (and the built-in ones) on the way.
+///
+/// The narrow columns of every event ([`SPINE_COLUMNS`], about 40 bytes an event) are held
+/// all through. The wide ones ([`WIDE_COLUMNS`]: keys, titles, properties) are read in
+/// passes when they do not fit `event_memory` at once (as `events.parquet` measures them):
+/// the rows are cut, in the table's order, into runs whose events' wide columns take at
+/// most half of it, and each run reads the file again, holding only its events. Two runs
+/// are in memory at most (one assembled while the next is read).
 pub fn build_timeline(
     inputs: TimelineInputs<'_>,
     rules: Vec<FactRule>,
     batch_rows: usize,
+    event_memory: usize,
     emit: &mut (dyn FnMut(RecordBatch) -> Result<(), String> + Send),
 ) -> Result<TimelineSummary, TimelineError> {
-    let events = Events::read(inputs.events, &EVENT_COLUMNS, EVENT_ID)?;
+    let events = Events::read_with(
+        inputs.events,
+        &SPINE_COLUMNS,
+        ReadPlan {
+            time: true,
+            id: Some(EVENT_ID),
+            keep: None,
+        },
+    )?;
     let mut entities = Entities::default();
     let mut parts = Participation::read(inputs.participants, &events, &mut entities)?;
     let groups = Membership::read(inputs.memberships, &mut entities)?;
@@ -215,6 +268,27 @@ pub fn build_timeline(
         return Err(events.error("column `value` is not a float".into()));
     }
     let value = |ordinal: u32| events.number(VALUE, ordinal);
+    let weights = RowWeights::read(inputs.events, &WIDE_COLUMNS)?;
+    let passes = plan_passes(&entities, &index, &weights, events.len(), event_memory);
+    let pass_count = passes.len();
+    // A pass's events are chosen on the thread that reads it (a walk of its rows), so
+    // that only the passes in hand hold a selection.
+    let (entities_ref, index_ref, n_events) = (&entities, &index, events.len());
+    let read_pass = move |plan: PassPlan, start: u64| -> Result<Arc<PassStore>, TimelineError> {
+        let keep =
+            (!plan.whole).then(|| pass_events(entities_ref, index_ref, plan, start, n_events));
+        let wide = Events::read_with(
+            inputs.events,
+            &WIDE_COLUMNS,
+            ReadPlan {
+                time: false,
+                id: None,
+                keep: keep.as_ref(),
+            },
+        )?;
+        Ok(Arc::new(PassStore { keep, wide }))
+    };
+    let mut pass_bytes = 0usize;
 
     let batch_rows = batch_rows.max(1);
     let workers = std::thread::available_parallelism()
@@ -228,13 +302,13 @@ pub fn build_timeline(
         let mut to_workers = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (send_rows, take_rows) = sync_channel::<Vec<(u32, u32, u16)>>(2);
+            let (send_rows, take_rows) = sync_channel::<(Arc<PassStore>, Vec<Row>)>(2);
             let (send_batch, take_batch) = sync_channel::<Result<RecordBatch, TimelineError>>(2);
             let (schema, events, entities, parts, by_event) =
                 (&schema, &events, &entities, &parts, &by_event);
             scope.spawn(move || {
-                for rows in take_rows {
-                    let out = assemble(schema, events, entities, parts, by_event, &rows);
+                for (pass, rows) in take_rows {
+                    let out = assemble(schema, events, &pass, entities, parts, by_event, &rows);
                     if send_batch.send(out).is_err() {
                         break;
                     }
@@ -258,18 +332,35 @@ pub fn build_timeline(
         let mut rows = 0u64;
         let mut sent = 0usize;
         let mut batch = Vec::with_capacity(batch_rows);
-        // Hands a full batch to its worker; false once the workers have stopped (the
-        // emitter failed and says why).
-        let mut send = |batch: &mut Vec<(u32, u32, u16)>| -> bool {
+        // Hands a batch to its worker, with the pass its rows' wide columns are in; false
+        // once the workers have stopped (the emitter failed and says why).
+        let mut send = |batch: &mut Vec<Row>, pass: &Arc<PassStore>| -> bool {
             if batch.is_empty() {
                 return true;
             }
             rows += batch.len() as u64;
             let full = std::mem::replace(batch, Vec::with_capacity(batch_rows));
-            let ok = to_workers[sent % workers].send(full).is_ok();
+            let ok = to_workers[sent % workers]
+                .send((Arc::clone(pass), full))
+                .is_ok();
             sent += 1;
             ok
         };
+        // The current pass, where it ends (in rows of the walk), and the next one, read
+        // on a thread of its own while this one is assembled.
+        let mut plans = passes.into_iter();
+        let first = plans.next().unwrap_or(PassPlan {
+            from: (0, 0),
+            end: u64::MAX,
+            whole: true,
+        });
+        let mut pass = read_pass(first, 0)?;
+        pass_bytes = pass_bytes.max(pass.wide.bytes());
+        let mut end = first.end;
+        let mut next = plans
+            .next()
+            .map(|p| (p.end, scope.spawn(move || read_pass(p, end))));
+        let mut walked = 0u64;
         'entities: for &entity in &entities.order {
             facts.observe(
                 entity,
@@ -280,13 +371,32 @@ pub fn build_timeline(
                 &event_facts,
             );
             for entry in index.rows(entity) {
+                if walked == end {
+                    if !send(&mut batch, &pass) {
+                        break 'entities;
+                    }
+                    let Some((next_end, reading)) = next.take() else {
+                        return Err(events.error("the timeline's passes end early".into()));
+                    };
+                    pass = reading.join().map_err(|_| {
+                        TimelineError::Sink("a reader of the events panicked".into())
+                    })??;
+                    pass_bytes = pass_bytes.max(pass.wide.bytes());
+                    let start = std::mem::replace(&mut end, next_end);
+                    debug_assert_eq!(start, walked);
+                    next = plans
+                        .next()
+                        .map(|p| (p.end, scope.spawn(move || read_pass(p, next_end))));
+                }
                 batch.push((entity, entry.event, entry.role));
-                if batch.len() >= batch_rows && !send(&mut batch) {
+                walked += 1;
+                if batch.len() >= batch_rows && !send(&mut batch, &pass) {
                     break 'entities;
                 }
             }
         }
-        send(&mut batch);
+        send(&mut batch, &pass);
+        drop(pass);
         drop(to_workers);
         emitter
             .join()
@@ -314,20 +424,199 @@ pub fn build_timeline(
         rows,
         facts,
         sources,
+        passes: pass_count,
+        pass_bytes,
         lookup: entities.lookup,
     })
 }
 
-/// Builds one output batch from `(entity, event, role)` rows.
+/// One timeline row before its columns are gathered: entity, event ordinal, role.
+type Row = (u32, u32, u16);
+
+/// The wide event columns of one pass: the events of its selection (every event when
+/// `keep` is `None`).
+struct PassStore {
+    keep: Option<Selection>,
+    wide: Events,
+}
+
+/// A pass of the walk: the rows from `from` (an entity's position in the walk's order and
+/// a row of that entity) up to row `end` of the walk (`u64::MAX`: to the end); its
+/// events are chosen when it is read, so that only the passes in hand hold a selection.
+#[derive(Clone, Copy)]
+struct PassPlan {
+    from: (usize, usize),
+    end: u64,
+    /// Whether the pass holds every event (the only pass): read without a selection.
+    whole: bool,
+}
+
+/// The bytes of the wide columns per event, as `events.parquet` measures them (their
+/// uncompressed size), per row group: what the passes are cut by.
+struct RowWeights {
+    /// The first ordinal of each row group.
+    starts: Vec<u64>,
+    /// Bytes per row of each row group.
+    bytes: Vec<u32>,
+    /// Rows of the last row group.
+    last_rows: u64,
+}
+
+impl RowWeights {
+    fn read(path: &Path, names: &[&str]) -> Result<RowWeights, TimelineError> {
+        let builder = open_parquet(path)?;
+        let meta = builder.metadata();
+        let columns = meta.file_metadata().schema_descr();
+        let wanted: Vec<usize> = (0..columns.num_columns())
+            .filter(|&i| names.contains(&columns.column(i).path().parts()[0].as_str()))
+            .collect();
+        let mut weights = RowWeights {
+            starts: Vec::new(),
+            bytes: Vec::new(),
+            last_rows: 0,
+        };
+        let mut start = 0u64;
+        for group in meta.row_groups() {
+            let rows = group.num_rows().max(1) as u64;
+            let size: i64 = wanted
+                .iter()
+                .map(|&i| group.column(i).uncompressed_size())
+                .sum();
+            // An Arrow string is its text and a 4-byte offset, as a Parquet value is
+            // its text and a 4-byte length: the sizes agree, give or take the dictionary.
+            let per_row = (size.max(0) as u64)
+                .div_ceil(rows)
+                .clamp(1, u32::MAX as u64);
+            weights.starts.push(start);
+            weights.bytes.push(per_row as u32);
+            weights.last_rows = group.num_rows().max(0) as u64;
+            start += weights.last_rows;
+        }
+        Ok(weights)
+    }
+
+    /// The bytes of every event's wide columns.
+    fn total(&self) -> u64 {
+        let mut total = 0u64;
+        for (g, &per_row) in self.bytes.iter().enumerate() {
+            let next = self.starts.get(g + 1).copied();
+            let rows = next.map_or(self.last_rows, |n| n - self.starts[g]);
+            total += rows * per_row as u64;
+        }
+        total
+    }
+
+    /// The bytes of event `o`'s wide columns.
+    fn of(&self, o: u32) -> usize {
+        let g = self.starts.partition_point(|&s| s <= o as u64);
+        self.bytes.get(g.wrapping_sub(1)).copied().unwrap_or(1) as usize
+    }
+}
+
+/// Cuts the walk (entities in order, each one's rows) into passes within `event_memory`:
+/// a single pass, which holds every event (read without a selection), when they all fit;
+/// else passes whose events' wide columns take at most half of it each (two are in
+/// memory at once; a pass holds one row at least).
+fn plan_passes(
+    entities: &Entities,
+    index: &EntityIndex,
+    weights: &RowWeights,
+    events: usize,
+    event_memory: usize,
+) -> Vec<PassPlan> {
+    let whole = vec![PassPlan {
+        from: (0, 0),
+        end: u64::MAX,
+        whole: true,
+    }];
+    if weights.total() <= event_memory as u64 {
+        return whole;
+    }
+    let budget = event_memory / 2;
+    let mut passes = Vec::new();
+    let mut from = (0, 0);
+    let mut keep = Selection::new(events);
+    let mut bytes = 0usize;
+    let mut walked = 0u64;
+    for (at, &entity) in entities.order.iter().enumerate() {
+        for (row, entry) in index.rows(entity).iter().enumerate() {
+            let event = entry.event;
+            if !keep.contains(event) {
+                let w = weights.of(event);
+                if bytes + w > budget && keep.members() > 0 {
+                    passes.push(PassPlan {
+                        from,
+                        end: walked,
+                        whole: false,
+                    });
+                    from = (at, row);
+                    keep.clear();
+                    bytes = 0;
+                }
+                keep.insert(event);
+                bytes += w;
+            }
+            walked += 1;
+        }
+    }
+    if passes.is_empty() {
+        return whole;
+    }
+    passes.push(PassPlan {
+        from,
+        end: u64::MAX,
+        whole: false,
+    });
+    passes
+}
+
+/// The events of the rows of `pass` (of a walk that is at row `start` when it begins).
+fn pass_events(
+    entities: &Entities,
+    index: &EntityIndex,
+    pass: PassPlan,
+    start: u64,
+    events: usize,
+) -> Selection {
+    let mut keep = Selection::new(events);
+    let mut walked = start;
+    let (at, row) = pass.from;
+    'walk: for (k, &entity) in entities.order[at.min(entities.order.len())..]
+        .iter()
+        .enumerate()
+    {
+        let rows = index.rows(entity);
+        let skip = if k == 0 { row.min(rows.len()) } else { 0 };
+        for entry in &rows[skip..] {
+            if walked == pass.end {
+                break 'walk;
+            }
+            keep.insert(entry.event);
+            walked += 1;
+        }
+    }
+    keep.finish();
+    keep
+}
+
+/// Builds one output batch from `(entity, event, role)` rows, whose wide columns are in
+/// `pass`.
 fn assemble(
     schema: &SchemaRef,
     events: &Events,
+    pass: &PassStore,
     entities: &Entities,
     parts: &Participation,
     by_event: &EventParticipants,
-    rows: &[(u32, u32, u16)],
+    rows: &[Row],
 ) -> Result<RecordBatch, TimelineError> {
     let ordinals: Vec<u32> = rows.iter().map(|r| r.1).collect();
+    // The rows' events among the pass's.
+    let held: Option<Vec<u32>> = pass
+        .keep
+        .as_ref()
+        .map(|keep| ordinals.iter().map(|&o| keep.rank(o)).collect());
+    let held = held.as_deref().unwrap_or(&ordinals);
     let mut out: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     out.push(Arc::new(StringArray::from_iter_values(
         rows.iter().map(|r| entities.ids[r.0 as usize].as_str()),
@@ -335,8 +624,11 @@ fn assemble(
     out.push(Arc::new(StringArray::from_iter_values(
         rows.iter().map(|r| entities.kind(r.0)),
     )));
-    for c in 0..EVENT_COLUMNS.len() {
-        out.push(events.gather(c, &ordinals)?);
+    for (_, place) in EVENT_COLUMNS {
+        out.push(match place {
+            Place::Spine(c) => events.gather(c, &ordinals)?,
+            Place::Wide(c) => pass.wide.gather(c, held)?,
+        });
     }
     out.push(Arc::new(StringArray::from_iter_values(
         rows.iter().map(|r| parts.roles[r.2 as usize].as_str()),
@@ -385,13 +677,8 @@ pub(super) fn for_each_batch(
     names: &[&str],
     mut f: impl FnMut(RecordBatch) -> Result<(), TimelineError>,
 ) -> Result<(), TimelineError> {
-    let error = |message: String| TimelineError::Read {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = File::open(path).map_err(|e| error(e.to_string()))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| error(e.to_string()))?;
+    let error = read_error(path);
+    let builder = open_parquet(path)?;
     let arrow = builder.schema().clone();
     let mut roots = Vec::with_capacity(names.len());
     for name in names {
@@ -438,6 +725,21 @@ pub(super) fn for_each_batch(
         }
         Ok(())
     })
+}
+
+/// A Parquet file's reader, before it is built (its metadata read); errors name the file.
+fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, TimelineError> {
+    let error = read_error(path);
+    let file = File::open(path).map_err(|e| error(e.to_string()))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| error(e.to_string()))
+}
+
+/// Makes the error of a message about reading `path`.
+pub(super) fn read_error(path: &Path) -> impl Fn(String) -> TimelineError + '_ {
+    move |message| TimelineError::Read {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 /// The text of column `i` of `batch`, or an error naming the column.
@@ -591,6 +893,8 @@ struct EventFinder<'e> {
     events: &'e Events,
     at: u32,
     map: Option<HashMap<&'e str, u32>>,
+    /// The map when the ids are held as numbers.
+    numbers: Option<HashMap<u64, u32>>,
 }
 
 impl<'e> EventFinder<'e> {
@@ -602,10 +906,16 @@ impl<'e> EventFinder<'e> {
             events,
             at: 0,
             map: None,
+            numbers: None,
         }
     }
 
     fn find(&mut self, id: &str) -> Option<u32> {
+        if let Some(keys) = self.events.id_numbers(EVENT_ID) {
+            // Every event id is a stable id: one that is not names no event.
+            let key = plexus_identity::stable_id_number(schema::EVENT_ID_PREFIX, id)?;
+            return self.find_number(keys, key);
+        }
         if let Some(map) = &self.map {
             return map.get(id).copied();
         }
@@ -621,6 +931,25 @@ impl<'e> EventFinder<'e> {
         let map: HashMap<&'e str, u32> = (0..n).map(|o| (events.id(o, EVENT_ID), o)).collect();
         let found = map.get(id).copied();
         self.map = Some(map);
+        found
+    }
+
+    /// [`EventFinder::find`] over ids held as numbers.
+    fn find_number(&mut self, keys: &[u64], key: u64) -> Option<u32> {
+        if let Some(map) = &self.numbers {
+            return map.get(&key).copied();
+        }
+        let n = keys.len() as u32;
+        let end = n.min(self.at.saturating_add(Self::LOOKAHEAD));
+        for o in self.at..end {
+            if keys[o as usize] == key {
+                self.at = o;
+                return Some(o);
+            }
+        }
+        let map: HashMap<u64, u32> = (0..n).map(|o| (keys[o as usize], o)).collect();
+        let found = map.get(&key).copied();
+        self.numbers = Some(map);
         found
     }
 }
@@ -767,8 +1096,7 @@ fn sort_slices(
     cuts.dedup();
     // Events at the same time are ordered by id: by the ids' numbers when every id is
     // Plexus's own, instead of looking up and comparing two strings each time.
-    let id_keys = event_id_keys(events);
-    let id_keys = id_keys.as_deref();
+    let id_keys = events.id_numbers(EVENT_ID);
     std::thread::scope(|scope| {
         let mut rest_entries = entries;
         let mut rest_lens = lens;
@@ -842,20 +1170,6 @@ fn sort_slices(
 /// A timestamp (`i64::MIN`: none) as a key that sorts newest first, no timestamp last.
 fn newest_first(micros: i64) -> u64 {
     !((micros as u64) ^ (1 << 63))
-}
-
-/// Each event's id as a number that sorts as the id does, when every id is a
-/// [`plexus_identity::stable_id`] (`evt_` + 16 hex digits, as every build makes them);
-/// `None` when any id is not (a warehouse written by another tool), to compare the text.
-fn event_id_keys(events: &Events) -> Option<Vec<u64>> {
-    (0..events.len() as u32)
-        .map(|o| {
-            plexus_identity::stable_id_number(
-                crate::entities::schema::EVENT_ID_PREFIX,
-                events.id(o, EVENT_ID),
-            )
-        })
-        .collect()
 }
 
 /// Who took part in each event, ordered by entity id then role (the `participants` JSON).
@@ -1097,7 +1411,7 @@ mod tests {
             memberships: &me,
         };
         let mut out = Vec::new();
-        let summary = build_timeline(inputs, Vec::new(), 2, &mut |b| {
+        let summary = build_timeline(inputs, Vec::new(), 2, DEFAULT_EVENT_MEMORY, &mut |b| {
             assert!(b.num_rows() <= 2, "batches hold at most the rows asked for");
             assert_eq!(b.schema(), timeline_schema());
             let col = |name: &str| {
@@ -1182,6 +1496,180 @@ mod tests {
             assert_eq!(
                 e3,
                 r#"[{"id":"p_ann","type":"person","role":"to"},{"id":"p_bob","type":"person","role":"customer"},{"id":"p_bob","type":"person","role":"payer"}]"#
+            );
+        }
+    }
+
+    /// Writes a project's core tables of `n` events (row groups of 97 rows, so that the
+    /// weights differ per group), 41 persons and 5 groups, with text that repeats and
+    /// text that does not; ids are Plexus's own or not.
+    fn write_many(dir: &Path, n: usize, plexus_ids: bool) -> (PathBuf, PathBuf, PathBuf) {
+        use datafusion::parquet::file::properties::WriterProperties;
+        let (ev, pa, me) = (
+            dir.join("events.parquet"),
+            dir.join("participants.parquet"),
+            dir.join("memberships.parquet"),
+        );
+        let id = |i: usize| {
+            if plexus_ids {
+                format!(
+                    "evt_{:016x}",
+                    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                )
+            } else {
+                format!("ev-{i}")
+            }
+        };
+        let ids: Vec<String> = (0..n).map(id).collect();
+        let keys: Vec<String> = (0..n).map(|i| format!("key-{i}")).collect();
+        let titles: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 4 != 0).then(|| format!("subject {}", i % 13)))
+            .collect();
+        let props: Vec<Option<String>> = (0..n)
+            .map(|i| {
+                (i % 3 != 0).then(|| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 50)))
+            })
+            .collect();
+        let events = RecordBatch::try_new(
+            schema::events(),
+            vec![
+                Arc::new(StringArray::from_iter_values(&ids)),
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| ["app", "billing", "mail"][i % 3]),
+                )),
+                Arc::new(StringArray::from_iter_values(&keys)),
+                Arc::new(
+                    // Ties on purpose: many events share a time.
+                    TimestampMicrosecondArray::from_iter_values(
+                        (0..n).map(|i| (i as i64 * 7919) % 1000),
+                    )
+                    .with_timezone("UTC"),
+                ),
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| ["login", "page", "invoice_paid", "email_sent"][i % 4]),
+                )),
+                Arc::new(StringArray::from_iter(titles.iter().map(|t| t.as_deref()))),
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| (i % 5 == 0).then_some(i as f64 / 4.0)),
+                )),
+                Arc::new(StringArray::from_iter(
+                    (0..n).map(|i| (i % 5 == 0).then_some("usd")),
+                )),
+                Arc::new(StringArray::from_iter(props.iter().map(|p| p.as_deref()))),
+            ],
+        )
+        .expect("events");
+        let props_w = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(97))
+            .build();
+        let mut w = ArrowWriter::try_new(
+            File::create(&ev).expect("create"),
+            events.schema(),
+            Some(props_w),
+        )
+        .expect("writer");
+        w.write(&events).expect("write");
+        w.close().expect("close");
+        // Each event has one to three participants (some events none).
+        let mut parts: Vec<(String, String, &str)> = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            for k in 0..(i * 31 % 4) {
+                let person = format!("p_{:02}", (i * 17 + k * 7) % 41);
+                parts.push((id.clone(), person, ["from", "to", "cc"][k % 3]));
+            }
+        }
+        let column = |f: &dyn Fn(&(String, String, &str)) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(parts.iter().map(f)))
+        };
+        write(
+            &pa,
+            RecordBatch::try_new(
+                schema::participants(),
+                vec![
+                    column(&|p| p.0.clone()),
+                    column(&|p| p.1.clone()),
+                    column(&|_| "person".into()),
+                    column(&|p| p.2.to_string()),
+                ],
+            )
+            .expect("participants"),
+        );
+        let members: Vec<(String, String)> = (0..41)
+            .filter(|p| p % 6 != 0)
+            .map(|p| (format!("p_{p:02}"), format!("g_{}", p % 5)))
+            .collect();
+        let m = members.len();
+        write(
+            &me,
+            RecordBatch::try_new(
+                schema::memberships(),
+                vec![
+                    Arc::new(StringArray::from_iter_values(members.iter().map(|r| &r.0))),
+                    Arc::new(StringArray::from_iter_values(members.iter().map(|r| &r.1))),
+                    texts(&vec!["company"; m]),
+                    Arc::new(StringArray::from(vec![None::<&str>; m])),
+                    Arc::new(TimestampMicrosecondArray::from(vec![None; m]).with_timezone("UTC")),
+                    Arc::new(TimestampMicrosecondArray::from(vec![None; m]).with_timezone("UTC")),
+                    Arc::new(Int64Array::from(vec![1; m])),
+                ],
+            )
+            .expect("memberships"),
+        );
+        (ev, pa, me)
+    }
+
+    /// The whole timeline built with `event_memory`, as one batch, and its passes.
+    fn built_with(
+        (ev, pa, me): &(PathBuf, PathBuf, PathBuf),
+        event_memory: usize,
+    ) -> (RecordBatch, usize) {
+        let inputs = TimelineInputs {
+            events: ev,
+            participants: pa,
+            memberships: me,
+        };
+        let mut batches = Vec::new();
+        let summary = build_timeline(inputs, Vec::new(), 64, event_memory, &mut |b| {
+            batches.push(b);
+            Ok(())
+        })
+        .expect("built");
+        let all = datafusion::arrow::compute::concat_batches(&timeline_schema(), &batches)
+            .expect("concat");
+        assert_eq!(all.num_rows() as u64, summary.rows);
+        (all, summary.passes)
+    }
+
+    /// Whatever the memory budget, the same table: a budget that holds every event reads
+    /// them once, a small one in many passes, each holding only its rows' events.
+    #[test]
+    fn passes_within_a_budget_give_the_table_of_one_pass() {
+        for plexus_ids in [true, false] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let files = write_many(dir.path(), 2_000, plexus_ids);
+            let (whole, passes) = built_with(&files, DEFAULT_EVENT_MEMORY);
+            assert_eq!(passes, 1);
+            assert!(
+                whole.num_rows() > 3_000,
+                "groups repeat their members' events"
+            );
+            let mut seen = Vec::new();
+            for budget in [40_000, 9_000, 1_000] {
+                let (parts, passes) = built_with(&files, budget);
+                assert!(passes > 1, "budget {budget}: {passes} passes");
+                seen.push(passes);
+                for (c, field) in whole.schema().fields().iter().enumerate() {
+                    assert_eq!(
+                        whole.column(c).as_ref(),
+                        parts.column(c).as_ref(),
+                        "budget {budget}, column {}",
+                        field.name()
+                    );
+                }
+            }
+            assert!(
+                seen.windows(2).all(|w| w[0] < w[1]),
+                "less memory, more passes: {seen:?}"
             );
         }
     }
