@@ -8,11 +8,13 @@ import sys
 import time
 
 
-def build(plexus, root):
-    """Runs `plexus build --json` under /usr/bin/time -v; returns (rows read, seconds of the
-    `load sources` stage, seconds of the whole build, peak RSS in MB)."""
+def build(plexus, root, extra=()):
+    """Runs `plexus build --json` (with the arguments `extra`) under /usr/bin/time -v; returns
+    (rows read, seconds of the `load sources` stage, seconds of the whole build, peak RSS in
+    MB)."""
     out = subprocess.run(
-        ["/usr/bin/time", "-v", plexus, "build", "--project", root, "--json", "--no-progress"],
+        ["/usr/bin/time", "-v", plexus, "build", "--project", root, "--json", "--no-progress",
+         *extra],
         capture_output=True, text=True,
     )
     if out.returncode != 0:

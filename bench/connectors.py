@@ -15,12 +15,19 @@ for both sizes. Each kind's files name the same people at both sizes (the quarte
 already holds every one of them), so the identity graph is the same and only the number of
 rows grows: flat memory means the two peaks are close.
 
+With `--event-memory SIZE` every build is given that budget for the timeline's wide event
+columns (`plexus build --event-memory`), which it then reads in passes: the memory that
+still grows with the rows is what every event keeps (its narrow columns, its timeline and
+participant entries, its source key's hash).
+
 Usage: python3 bench/connectors.py [--plexus PATH] [--scale F] [--keep DIR] [--kinds K,...]
+                                   [--event-memory SIZE]
   --plexus  the binary (default: $CARGO_TARGET_DIR/release/plexus)
   --scale   multiply every size (default 1.0: 300 MB of mail, 1M Segment calls, 2M CSV rows,
             300,000 Stripe objects, 200,000 calendar events)
   --keep    write the projects here and keep them (a second run reuses their files)
   --kinds   only these kinds (comma-separated: mbox, segment, stripe, ics, csv)
+  --event-memory  passed to every `plexus build` (such as 128MiB; default: the build's own)
 """
 
 import argparse
@@ -272,12 +279,14 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--keep")
     ap.add_argument("--kinds", help="comma-separated kinds to run (default: all)")
+    ap.add_argument("--event-memory", help="`plexus build --event-memory` for every build")
     a = ap.parse_args()
+    extra = ["--event-memory", a.event_memory] if a.event_memory else []
     base = a.keep or tempfile.mkdtemp(prefix="plexus-connectors-bench-")
     sizes = {"mbox": 300e6 * a.scale, "segment": int(1e6 * a.scale), "csv": int(2e6 * a.scale),
              "stripe": int(3e5 * a.scale), "ics": int(2e5 * a.scale)}
     warn_if_busy()
-    print(f"# connectors, {os.cpu_count()} cores, {a.plexus}")
+    print(f"# connectors, {os.cpu_count()} cores, {a.plexus} {' '.join(extra)}")
     print(f"{'kind':<8} {'size':>6} {'input':>10} {'rows':>10} {'load s':>8} {'build s':>8} "
           f"{'throughput':>16} {'peak RSS':>10}")
     kinds = a.kinds.split(",") if a.kinds else list(PROJECTS)
@@ -305,7 +314,7 @@ def main():
             with open(os.path.join(root, "plexus.yml"), "w") as f:
                 f.write(f"name: bench_{kind}\nidentity: {{ blocklist: {{ builtin: false }} }}\n"
                         f"own_domains: [acme.example.org]\nsources:{source}")
-            rows, load, total, rss = build(a.plexus, root)
+            rows, load, total, rss = build(a.plexus, root, extra)
             mb = os.path.getsize(path) / 1e6
             if kind in ("mbox", "stripe", "ics"):
                 speed = f"{mb / load:,.0f} MB/s"
