@@ -162,6 +162,9 @@ pub struct SourceReport {
     pub rows_loaded: u64,
     /// Rows rejected (see the `rejects` table).
     pub rows_rejected: u64,
+    /// Wall-clock seconds its load took (reading, mapping, collecting), so a slow source
+    /// can be told from a slow stage.
+    pub seconds: f64,
 }
 
 /// What a build did.
@@ -234,9 +237,15 @@ fn raw_table(source: &str) -> String {
     format!("{}{source}", sink::RAW_PREFIX)
 }
 
-/// What loading the sources leaves: the sources whose raw rows were kept (with their
-/// schemas), and the cursors of the incremental ones.
-type Loaded = (Vec<(String, SchemaRef)>, Vec<plexus_ingest::CursorState>);
+/// What loading the sources leaves.
+struct Loaded {
+    /// The sources whose raw rows were kept, with their schemas.
+    raw: Vec<(String, SchemaRef)>,
+    /// The cursors of the incremental sources.
+    cursors: Vec<plexus_ingest::CursorState>,
+    /// Wall-clock seconds each source took to load, by name, in load order.
+    seconds: Vec<(String, f64)>,
+}
 
 /// How the sources are read: the options of the run, and which sources' raw rows the
 /// models read.
@@ -265,8 +274,10 @@ async fn load_sources(
     let mut problems = Vec::new();
     let mut raw = Vec::new();
     let mut cursors = Vec::new();
+    let mut seconds = Vec::new();
     for source in sources {
         observer.working_on(&source.name.value);
+        let started = Instant::now();
         let reader = match plexus_ingest::open_source_with(project, source, open) {
             Ok(r) => r,
             Err(e) => {
@@ -340,12 +351,17 @@ async fn load_sources(
         if keep_raw {
             raw.push((reader.name.clone(), reader.public_schema()));
         }
+        seconds.push((source.name.value.clone(), started.elapsed().as_secs_f64()));
         observer.step(&source.name.value);
     }
     observer.finish();
     clock.lap("load sources");
     if problems.is_empty() {
-        Ok((raw, cursors))
+        Ok(Loaded {
+            raw,
+            cursors,
+            seconds,
+        })
     } else {
         Err(BuildError::Invalid(problems))
     }
@@ -449,7 +465,11 @@ pub async fn build_with(
         },
         read_by_models: &read_by_models,
     };
-    let (raw, cursors) = load_sources(
+    let Loaded {
+        raw,
+        cursors,
+        seconds: source_seconds,
+    } = load_sources(
         project,
         reading,
         &ctx,
@@ -632,7 +652,13 @@ pub async fn build_with(
     build_semantic_rollups(catalog, &ctx, &staging, &mut reports, observer).await?;
     clock.lap("build rollups");
 
-    let manifest = manifest(&counts, &clock.stages, &reports);
+    let seconds_of = |name: &str| {
+        source_seconds
+            .iter()
+            .find(|(source, _)| source == name)
+            .map_or(0.0, |&(_, s)| s)
+    };
+    let manifest = manifest(&counts, &seconds_of, &clock.stages, &reports);
     staging.write_table("build_manifest", schema::build_manifest(), &[manifest])?;
     reports.push(TableReport {
         name: "build_manifest".into(),
@@ -652,6 +678,7 @@ pub async fn build_with(
                 rows_read: c.read,
                 rows_loaded: c.loaded,
                 rows_rejected: c.rejected,
+                seconds: seconds_of(&c.name),
             })
             .collect(),
         tables: reports,
@@ -877,6 +904,7 @@ fn write_parallel(
 /// The `build_manifest` table: one row per source, stage and table.
 fn manifest(
     counts: &[SourceCounts],
+    source_seconds: &dyn Fn(&str) -> f64,
     stages: &[StageReport],
     tables: &[TableReport],
 ) -> RecordBatch {
@@ -891,7 +919,7 @@ fn manifest(
         loaded.push(Some(c.loaded as i64));
         rejected.push(Some(c.rejected as i64));
         rows.push(None);
-        seconds.push(None);
+        seconds.push(Some(source_seconds(&c.name)));
     }
     for s in stages {
         kind.push("stage");

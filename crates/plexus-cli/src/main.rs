@@ -273,7 +273,7 @@ fn render_build(r: &BuildReport) -> String {
     let mut out = String::new();
     let mut sources = Table::new();
     sources.load_preset(UTF8_FULL_CONDENSED);
-    sources.set_header(["source", "rows read", "loaded", "rejected"]);
+    sources.set_header(["source", "rows read", "loaded", "rejected", "seconds"]);
     for s in &r.sources {
         let rejected = if s.rows_rejected > 0 {
             style(s.rows_rejected.to_string()).yellow().to_string()
@@ -285,6 +285,7 @@ fn render_build(r: &BuildReport) -> String {
             Cell::new(s.rows_read).set_alignment(CellAlignment::Right),
             Cell::new(s.rows_loaded).set_alignment(CellAlignment::Right),
             Cell::new(rejected).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.3}", s.seconds)).set_alignment(CellAlignment::Right),
         ]);
     }
     let mut tables = Table::new();

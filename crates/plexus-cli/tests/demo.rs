@@ -25,6 +25,45 @@ fn demo_builds_and_matches_the_ground_truth() {
         );
         rejected += s["rows_rejected"].as_u64().unwrap();
     }
+    // Each source says how long its load took; together they are the `load sources` stage
+    // (less what happens between sources).
+    let source_seconds: Vec<f64> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seconds"].as_f64().unwrap())
+        .collect();
+    assert!(source_seconds.iter().all(|&s| s > 0.0), "{report:#}");
+    let load = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "load sources")
+        .unwrap()["seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(source_seconds.iter().sum::<f64>() <= load, "{report:#}");
+    // `build_manifest` keeps the same seconds, per source, for SQL.
+    let manifest = json_of(
+        plexus()
+            .args([
+                "sql",
+                "SELECT name, seconds FROM build_manifest WHERE kind = 'source'",
+                "--format",
+                "json",
+                "--project",
+            ])
+            .arg(&project),
+    );
+    for s in report["sources"].as_array().unwrap() {
+        let kept = manifest
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == s["name"])
+            .unwrap_or_else(|| panic!("{} not in {manifest}", s["name"]));
+        assert_eq!(kept["seconds"], s["seconds"], "{manifest}");
+    }
     let bad: u64 = summary["bad_rows"]
         .as_object()
         .unwrap()
