@@ -40,7 +40,7 @@ pub use engine::{
     Resolved, ResolvedEntity, resolve,
 };
 pub use graph::{Entity, IdentityGraph, NodeId, Resolution, identifier_hash};
-pub use ids::{stable_id, stable_id_number};
+pub use ids::{push_stable_id, stable_id, stable_id_number};
 pub use normalize::{NormalizeOptions, Normalizer, OptionsError, known_email_rules};
 pub use normalize::{Rejection, email_domain, normalize, normalize_cow};
 pub use personal::EXTRA_PERSONAL_DOMAINS;

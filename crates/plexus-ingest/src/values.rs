@@ -189,8 +189,7 @@ impl MappedRows {
                 true
             }
             Some(Column::Int(a)) if a.is_valid(row) => {
-                use std::fmt::Write as _;
-                let _ = write!(out, "{}", a.value(row));
+                out.push_str(itoa::Buffer::new().format(a.value(row)));
                 true
             }
             Some(Column::Text(_) | Column::Json(..) | Column::Int(_)) | None => false,
@@ -309,7 +308,7 @@ impl MappedRows {
         use std::fmt::Write as _;
         match self.columns.get(col).and_then(Option::as_ref) {
             Some(Column::Int(a)) if a.is_valid(row) => {
-                let _ = write!(out, "{}", a.value(row));
+                out.push_str(itoa::Buffer::new().format(a.value(row)));
             }
             Some(Column::Number(a)) if a.is_valid(row) => {
                 match serde_json::Number::from_f64(a.value(row)) {

@@ -8,11 +8,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::Field;
 
 use super::buffers::{BufferPool, PooledBytes};
-use super::infer::{Inference, Kind};
+use super::infer::{Inference, Kind, TypedBuilder};
 use super::{RawRows, RowReject};
 use crate::IngestError;
 
@@ -23,6 +22,9 @@ pub struct CsvFile {
     path: PathBuf,
     names: Vec<String>,
     kinds: Vec<Kind>,
+    /// Each column's share of the bytes of the file's fields, from the first pass: the
+    /// second pass sizes a run's text columns with it, once, instead of growing them.
+    shares: Vec<f64>,
     /// Runs of at most `run_records` whole records covering the file after its header,
     /// found by the first pass: the second pass parses each on its own (see [`CsvRun`]).
     runs: Vec<Span>,
@@ -63,10 +65,11 @@ fn open_csv_in_runs(source: &str, path: &Path, run_records: usize) -> Result<Csv
     let names = &header.names;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let spans = split_records(&errors, header.records, threads, MIN_SPLIT_BYTES)?;
-    type Part = Result<(Vec<Inference>, Vec<RowReject>, Scanned), IngestError>;
+    type Part = Result<(Vec<Inference>, Vec<u64>, Vec<RowReject>, Scanned), IngestError>;
     let infer_span = |span: Span, check_quotes: bool| -> Part {
         let mut rejects = Vec::new();
         let mut inference = vec![Inference::default(); names.len()];
+        let mut bytes = vec![0u64; names.len()];
         let scanned = records_in(
             &errors,
             span,
@@ -74,7 +77,9 @@ fn open_csv_in_runs(source: &str, path: &Path, run_records: usize) -> Result<Csv
             check_quotes,
             run_records,
             |_, record| {
-                for (inf, field) in inference.iter_mut().zip(record.iter()) {
+                for ((inf, field), bytes) in inference.iter_mut().zip(record.iter()).zip(&mut bytes)
+                {
+                    *bytes += field.len() as u64;
                     if !field.is_empty() && !inf.is_text() {
                         inf.observe(field);
                     }
@@ -83,7 +88,7 @@ fn open_csv_in_runs(source: &str, path: &Path, run_records: usize) -> Result<Csv
             },
             |r| rejects.push(r),
         )?;
-        Ok((inference, rejects, scanned))
+        Ok((inference, bytes, rejects, scanned))
     };
     let mut parts: Vec<Part> = if spans.len() == 1 {
         vec![infer_span(spans[0], false)]
@@ -102,28 +107,35 @@ fn open_csv_in_runs(source: &str, path: &Path, run_records: usize) -> Result<Csv
     // A cut is only sure to fall between records when every quote was regular; an error
     // is only sure to be the file's first in one pass. Otherwise, read it in one pass.
     if parts.len() > 1
-        && parts
-            .iter()
-            .any(|p| p.as_ref().map_or(true, |(_, _, scanned)| !scanned.regular))
+        && parts.iter().any(|p| {
+            p.as_ref()
+                .map_or(true, |(_, _, _, scanned)| !scanned.regular)
+        })
     {
         parts = vec![infer_span(header.records, false)];
     }
     let mut inference = vec![Inference::default(); names.len()];
+    let mut bytes = vec![0u64; names.len()];
     let mut rejects = Vec::new();
     let mut runs = Vec::new();
     for part in parts {
-        let (inf, r, scanned) = part?;
+        let (inf, b, r, scanned) = part?;
         for (all, one) in inference.iter_mut().zip(&inf) {
             all.merge(one);
+        }
+        for (all, one) in bytes.iter_mut().zip(&b) {
+            *all += one;
         }
         rejects.extend(r);
         runs.extend(scanned.runs);
     }
     let kinds = inference.iter().map(Inference::kind).collect();
+    let total = bytes.iter().sum::<u64>().max(1) as f64;
     Ok(CsvFile {
         path: path.to_path_buf(),
         names: header.names.clone(),
         kinds,
+        shares: bytes.iter().map(|&b| b as f64 / total).collect(),
         runs,
         run_records,
         rejects,
@@ -218,23 +230,25 @@ impl CsvFile {
         batch_rows: usize,
         visit: &mut dyn FnMut(RawRows) -> Result<(), IngestError>,
     ) -> Result<(), IngestError> {
-        // Room for the rows a batch will hold, up to a run's worth (a hint only).
+        // Room for the rows a batch will hold, up to a run's worth (a hint only), and for
+        // each text column's share of the run's bytes (a little more: shares vary).
         let rows_hint = batch_rows.min(self.run_records).min(RUN_RECORDS);
-        let new_builders = || -> Vec<StringBuilder> {
-            self.names
+        let batch_bytes =
+            run.bytes.len() as f64 * (rows_hint as f64 / self.run_records as f64).min(1.0);
+        let new_builders = || -> Vec<TypedBuilder> {
+            self.kinds
                 .iter()
-                .map(|_| StringBuilder::with_capacity(rows_hint, rows_hint * 8))
+                .zip(&self.shares)
+                .map(|(&kind, share)| {
+                    TypedBuilder::new(kind, rows_hint, (share * batch_bytes * 1.1) as usize + 64)
+                })
                 .collect()
         };
         let mut builders = new_builders();
         let mut lines = Vec::with_capacity(rows_hint);
-        let flush = |builders: &mut Vec<StringBuilder>, lines: &mut Vec<u64>| RawRows {
+        let flush = |builders: &mut Vec<TypedBuilder>, lines: &mut Vec<u64>| RawRows {
             names: self.names.clone(),
-            columns: builders
-                .iter_mut()
-                .zip(&self.kinds)
-                .map(|(b, k)| k.convert(b.finish()))
-                .collect::<Vec<ArrayRef>>(),
+            columns: builders.iter_mut().map(TypedBuilder::finish).collect(),
             lines: std::mem::take(lines),
         };
         let bytes = &run.bytes[..];
@@ -264,10 +278,7 @@ impl CsvFile {
                 }
             };
             for (b, field) in builders.iter_mut().zip(text.iter()) {
-                match field {
-                    "" => b.append_null(),
-                    s => b.append_value(s),
-                }
+                b.append(field);
             }
             record = text.into_byte_record();
             lines.push(line);

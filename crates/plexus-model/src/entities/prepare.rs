@@ -13,7 +13,7 @@ use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, Float64Array, RecordBatch, StringArray, StringBuilder,
     TimestampMicrosecondArray,
 };
-use plexus_identity::{identifier_hash, stable_id};
+use plexus_identity::{identifier_hash, push_stable_id};
 use plexus_ingest::MappedRows;
 
 use super::collect::Reject;
@@ -291,8 +291,10 @@ impl SourcePlan {
         let mut traits = StringBuilder::new();
         let mut group_traits = StringBuilder::new();
         let mut events = EventColumns::new(self, &rows);
-        // One buffer for every row's properties, cleared between rows.
+        // One buffer for every row's properties, and one for its event id, cleared between
+        // rows.
         let mut json = String::new();
+        let mut event_id = String::new();
         let mut event_rows = 0u32;
         for r in 0..n {
             if out.files.last().is_none_or(|f| **f != *rows.file(r)) {
@@ -481,9 +483,9 @@ impl SourcePlan {
                     json.push('}');
                     json.as_str()
                 });
-                events
-                    .ids
-                    .append_value(stable_id(schema::EVENT_ID_PREFIX, &self.name, key));
+                event_id.clear();
+                push_stable_id(schema::EVENT_ID_PREFIX, &self.name, key, &mut event_id);
+                events.ids.append_value(&event_id);
                 events.keys.append_value(key);
                 events.times.push(t);
                 match self.name_col.and_then(|c| rows.str(c, r)) {
