@@ -3,9 +3,9 @@
 
 use std::borrow::Cow;
 
-use super::SegmentRecord;
 use super::lenient::Scalar;
 use super::wire::{Call, Properties, Traits, parse_nested};
+use super::{SegmentRecord, fast};
 use crate::Reject;
 use crate::time::parse_iso8601_micros;
 
@@ -118,8 +118,10 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord<'_>, Reje
             ),
         )
     })?;
-    let mut call: Call<'_> =
-        serde_json::from_str(text).map_err(|e| Reject::new(line, json_reason(&e)))?;
+    let mut call: Call<'_> = match fast::call(text) {
+        Some(call) => call,
+        None => serde_json::from_str(text).map_err(|e| Reject::new(line, json_reason(&e)))?,
+    };
     let Some(raw_kind) = call.kind.text() else {
         return Err(Reject::new(
             line,
@@ -182,8 +184,8 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord<'_>, Reje
     } else {
         context.as_ref().and_then(|c| c.traits).or(call.traits)
     };
-    let mut traits: Traits<'_> = parse_nested(traits_raw);
-    let props: Properties<'_> = parse_nested(call.properties);
+    let mut traits: Traits<'_> = parse_nested(traits_raw, fast::traits);
+    let props: Properties<'_> = parse_nested(call.properties, fast::properties);
 
     let (person, company) = if kind == "group" {
         (None, std::mem::take(&mut traits.name).take())
@@ -227,8 +229,8 @@ pub(crate) fn convert(bytes: &[u8], line: u64) -> Result<SegmentRecord<'_>, Reje
         person_name: person,
         phone: traits.phone.take(),
         company,
-        traits: traits_raw.map(|r| Cow::Borrowed(r.get())),
-        properties: call.properties.map(|r| Cow::Borrowed(r.get())),
+        traits: traits_raw.map(Cow::Borrowed),
+        properties: call.properties.map(Cow::Borrowed),
         url,
         revenue: props.revenue.0,
         currency: props.currency.take(),

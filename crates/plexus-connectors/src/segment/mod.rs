@@ -22,6 +22,7 @@
 //! `userId`), a track without `event`, a missing or unparsable timestamp.
 
 mod convert;
+mod fast;
 mod lenient;
 mod wire;
 

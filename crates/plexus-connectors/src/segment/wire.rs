@@ -2,13 +2,13 @@
 //! leaves borrow from the line, `traits`/`properties` stay raw JSON text.
 //! Both the spec's camelCase names and snake_case variants are read.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::lenient::{CompanyName, Number, Scalar};
 
 /// One Segment call (any type); unknown keys are skipped.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct Call<'a> {
     #[serde(rename = "type", borrow, default)]
     pub kind: Scalar<'a>,
@@ -50,10 +50,10 @@ pub(crate) struct Call<'a> {
     pub event: Scalar<'a>,
     #[serde(borrow, default)]
     pub name: Scalar<'a>,
-    #[serde(borrow, default)]
-    pub traits: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub properties: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    pub traits: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    pub properties: Option<&'a str>,
     #[serde(borrow, default)]
     pub context: Option<Context<'a>>,
 }
@@ -61,8 +61,8 @@ pub(crate) struct Call<'a> {
 /// The parts of `context` the record uses.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Context<'a> {
-    #[serde(borrow, default)]
-    pub traits: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    pub traits: Option<&'a str>,
     #[serde(borrow, default)]
     pub page: Option<Page<'a>>,
     #[serde(borrow, default)]
@@ -119,12 +119,22 @@ pub(crate) struct Properties<'a> {
     pub currency: Scalar<'a>,
 }
 
+/// A value kept as its raw JSON text (`None` for `null`), as serde_json's `RawValue`
+/// borrows it from the line.
+fn raw<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<&'a str>, D::Error> {
+    Ok(Option::<&'de RawValue>::deserialize(d)?.map(RawValue::get))
+}
+
 /// Parses a nested object leniently: a value that is not an object (or has
-/// duplicate keys) gives the empty default instead of failing the call.
-pub(crate) fn parse_nested<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
+/// duplicate keys) gives the empty default instead of failing the call. `fast` is tried
+/// first (see [`super::fast`]); serde_json parses what it declines.
+pub(crate) fn parse_nested<'a, T: Deserialize<'a> + Default>(
+    raw: Option<&'a str>,
+    fast: fn(&'a str) -> Option<T>,
+) -> T {
     // Only objects: serde's derive would read an array into the fields by position.
-    raw.filter(|r| r.get().starts_with('{'))
-        .and_then(|r| serde_json::from_str(r.get()).ok())
+    raw.filter(|r| r.starts_with('{'))
+        .and_then(|r| fast(r).or_else(|| serde_json::from_str(r).ok()))
         .unwrap_or_default()
 }
 
@@ -134,13 +144,12 @@ mod tests {
 
     #[test]
     fn only_objects_fill_the_nested_fields() {
-        let object: &RawValue =
-            serde_json::from_str(r#"{"url":"https://x.example/","name":"Home"}"#).unwrap();
-        let props: Properties<'_> = parse_nested(Some(object));
+        let object = r#"{"url":"https://x.example/","name":"Home"}"#;
+        let props: Properties<'_> = parse_nested(Some(object), |_| None);
         assert_eq!(props.url.text(), Some("https://x.example/"));
         assert_eq!(props.name.text(), Some("Home"));
-        let array: &RawValue = serde_json::from_str(r#"["https://x.example/","Home"]"#).unwrap();
-        let props: Properties<'_> = parse_nested(Some(array));
+        let array = r#"["https://x.example/","Home"]"#;
+        let props: Properties<'_> = parse_nested(Some(array), super::super::fast::properties);
         assert_eq!((props.url.text(), props.name.text()), (None, None));
     }
 }
