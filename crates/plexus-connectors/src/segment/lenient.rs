@@ -16,15 +16,17 @@ pub(crate) struct Scalar<'a>(pub(crate) Option<Cow<'a, str>>);
 impl<'a> Scalar<'a> {
     /// The text, trimmed, if not empty.
     pub(crate) fn text(&self) -> Option<&str> {
-        self.0.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        self.0.as_deref().map(trimmed).filter(|s| !s.is_empty())
     }
 
     /// The text, trimmed, if not empty, taken out: borrowed from the input when it was.
     pub(crate) fn take(self) -> Option<Cow<'a, str>> {
         match self.0? {
-            Cow::Borrowed(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(Cow::Borrowed),
+            Cow::Borrowed(s) => Some(trimmed(s))
+                .filter(|s| !s.is_empty())
+                .map(Cow::Borrowed),
             Cow::Owned(s) => {
-                let t = s.trim();
+                let t = trimmed(&s);
                 if t.is_empty() {
                     None
                 } else if t.len() == s.len() {
@@ -34,6 +36,16 @@ impl<'a> Scalar<'a> {
                 }
             }
         }
+    }
+}
+
+/// `s.trim()`, without its per-character walk when both ends are visible ASCII (ids,
+/// emails, names: nearly every value), where it would take nothing off: every character
+/// `trim` removes is ASCII whitespace or starts and ends with bytes of 0x80 and above.
+fn trimmed(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -214,6 +226,33 @@ impl<'de: 'a, 'a> Deserialize<'de> for CompanyName<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimmed_is_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a\u{3000}",
+            "é",
+            "aé",
+            "\u{2003}",
+            "a\tb",
+            "\n",
+            "x\u{85}",
+        ] {
+            assert_eq!(trimmed(s), s.trim(), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trimmed_agrees_with_trim(s in "[ \t\n\u{a0}\u{2003}aé.]{0,6}|.{0,8}") {
+            proptest::prop_assert_eq!(trimmed(&s), s.trim());
+        }
+    }
 
     #[test]
     fn scalar_accepts_strings_and_numbers_only() {
