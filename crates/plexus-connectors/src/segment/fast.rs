@@ -407,34 +407,34 @@ fn context<'a>(s: &mut Scanner<'a>) -> Option<Context<'a>> {
         }
         "page" => {
             seen.first(1)?;
-            c.page = s.nested(|s| {
-                let mut page = Page::default();
-                let mut seen = Seen::default();
-                s.object(|s, key| match key {
-                    "url" => put(s, &mut seen, 0, &mut page.url),
-                    _ => s.skip_value(3),
-                })?;
-                Some(page)
-            })?;
+            c.page = single(s, "url")?.map(|url| Page { url });
             Some(())
         }
         "device" => {
             seen.first(2)?;
-            c.device = s.nested(|s| {
-                let mut device = Device::default();
-                let mut seen = Seen::default();
-                s.object(|s, key| match key {
-                    "id" => put(s, &mut seen, 0, &mut device.id),
-                    _ => s.skip_value(3),
-                })?;
-                Some(device)
-            })?;
+            c.device = single(s, "id")?.map(|id| Device { id });
             Some(())
         }
         "groupId" => put(s, &mut seen, 3, &mut c.group_id),
         _ => s.skip_value(2),
     })?;
     Some(c)
+}
+
+/// `null`, or an object of which only the field `name` is kept: that field's value.
+fn single<'a>(s: &mut Scanner<'a>, name: &str) -> Option<Option<Scalar<'a>>> {
+    s.nested(|s| {
+        let mut value = Scalar::default();
+        let mut seen = Seen::default();
+        s.object(|s, key| {
+            if key == name {
+                put(s, &mut seen, 0, &mut value)
+            } else {
+                s.skip_value(3)
+            }
+        })?;
+        Some(value)
+    })
 }
 
 /// The reserved traits of a raw `traits` object, or `None` to decline.
