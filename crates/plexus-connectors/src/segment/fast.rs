@@ -187,58 +187,17 @@ impl<'a> Scanner<'a> {
         self.space();
         match self.peek()? {
             b'"' => self.skip_string(),
-            b'{' => {
-                if depth >= MAX_DEPTH {
+            b'{' if depth < MAX_DEPTH => self.members(b'}', |s| {
+                s.space();
+                if s.peek()? != b'"' {
                     return None;
                 }
-                self.at += 1;
-                self.space();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                    return Some(());
-                }
-                loop {
-                    self.space();
-                    if self.peek()? != b'"' {
-                        return None;
-                    }
-                    self.skip_string()?;
-                    self.eat(b':')?;
-                    self.skip_value(depth + 1)?;
-                    self.space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'[' => {
-                if depth >= MAX_DEPTH {
-                    return None;
-                }
-                self.at += 1;
-                self.space();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                    return Some(());
-                }
-                loop {
-                    self.skip_value(depth + 1)?;
-                    self.space();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+                s.skip_string()?;
+                s.eat(b':')?;
+                s.skip_value(depth + 1)
+            }),
+            b'[' if depth < MAX_DEPTH => self.members(b']', |s| s.skip_value(depth + 1)),
+            b'{' | b'[' => None,
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -277,24 +236,40 @@ impl<'a> Scanner<'a> {
     /// Walks an object at `at`, calling `field` with each key, the value left to it.
     /// `field` returns false to decline.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
         self.space();
-        if self.peek() == Some(b'}') {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        self.members(b'}', |s| {
+            s.space();
+            if s.peek()? != b'"' {
+                return None;
+            }
+            let key = s.plain_string()?;
+            s.eat(b':')?;
+            field(s, key)
+        })
+    }
+
+    /// Walks the members of an object or array whose opening byte is at `at`, `member`
+    /// reading each one, up to its closing byte `close`.
+    fn members(
+        &mut self,
+        close: u8,
+        mut member: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.at += 1;
+        self.space();
+        if self.peek() == Some(close) {
             self.at += 1;
             return Some(());
         }
         loop {
-            self.space();
-            if self.peek()? != b'"' {
-                return None;
-            }
-            let key = self.plain_string()?;
-            self.eat(b':')?;
-            field(self, key)?;
+            member(self)?;
             self.space();
             match self.peek()? {
                 b',' => self.at += 1,
-                b'}' => {
+                b if b == close => {
                     self.at += 1;
                     return Some(());
                 }
